@@ -1,0 +1,148 @@
+"""Strict JSON parsing and RFC 8785 (JCS) canonicalisation: the one place where ledger bytes are made.
+
+The ledger's JSON is the I-JSON subset of RFC 8785 restricted further: no floats at all (quantities are decimal
+strings), integers within +/-(2**53 - 1), no duplicate member names, no lone surrogates, bounded nesting.
+Within that subset RFC 8785 output equals Python's ``json.dumps(sort_keys=True, ensure_ascii=False,
+separators=(",", ":"))`` except for member-name order when a name holds a character outside the Basic
+Multilingual Plane (RFC 8785 sorts by UTF-16 code units, Python by code points); such documents fall back to
+the reference implementation in the ``rfc8785`` package.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import rfc8785
+
+from .errors import StatementError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 32
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _refuse_float(text: str) -> Any:
+    raise StatementError(f"numbers with a fraction or exponent are not allowed (found {text[:40]})",
+                         code="statement.float")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise StatementError(f"{text} is not JSON", code="statement.float")
+
+
+def _checked_int(text: str) -> int:
+    if len(text) > 17:
+        raise StatementError(f"integer {text[:40]} is outside +/-(2**53 - 1)", code="statement.integer_range")
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise StatementError(f"integer {text} is outside +/-(2**53 - 1)", code="statement.integer_range")
+    return value
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise StatementError(f"duplicate member name {name!r}", code="statement.duplicate_key")
+            seen.add(name)
+    return result
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_pairs,
+    parse_float=_refuse_float,
+    parse_int=_checked_int,
+    parse_constant=_refuse_constant,
+)
+
+
+def strict_loads(data: bytes | str) -> Any:
+    """Parse JSON text under the ledger's rules.
+
+    Raises :class:`StatementError` (code ``statement.json``, ``statement.float``, ``statement.duplicate_key``,
+    ``statement.integer_range``, ``statement.encoding`` or ``statement.depth``) for anything outside them.
+    The size of ``data`` is the caller's to bound before calling.
+    """
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StatementError(f"not UTF-8 at byte {exc.start}", code="statement.encoding") from None
+    else:
+        text = data
+    try:
+        value, end = _DECODER.raw_decode(text)
+    except json.JSONDecodeError as exc:
+        raise StatementError(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                             code="statement.json") from None
+    except RecursionError:
+        raise StatementError("JSON nested too deeply", code="statement.depth") from None
+    if text[end:].strip(" \t\r\n"):
+        raise StatementError(f"extra data after the JSON value at offset {end}", code="statement.json")
+    if "\\u" in text or (text is data and not text.isascii()):
+        _check_value(value, 0)  # only an escape, or a str given as such, can carry a lone surrogate
+    return value
+
+
+def _check_value(value: Any, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise StatementError(f"JSON nested deeper than {MAX_DEPTH} levels", code="statement.depth")
+    if isinstance(value, dict):
+        for name, member in value.items():
+            _check_string(name)
+            _check_value(member, depth + 1)
+    elif isinstance(value, list):
+        for member in value:
+            _check_value(member, depth + 1)
+    elif isinstance(value, str):
+        _check_string(value)
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise StatementError(f"integer {value} is outside +/-(2**53 - 1)", code="statement.integer_range")
+    else:
+        raise StatementError(f"{type(value).__name__} values are not allowed", code="statement.float")
+
+
+def _check_string(text: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise StatementError("string holds a lone surrogate", code="statement.encoding") from None
+
+
+def canonicalize(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
+
+    ``value`` is checked against the rules of :func:`strict_loads` (no floats, safe integers, no lone
+    surrogates, bounded depth); raises :class:`StatementError` otherwise.
+    """
+    _check_value(value, 0)
+    return _dumps(value)
+
+
+def _dumps(value: Any) -> bytes:
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        if text.isascii() or not _ASTRAL.search(text):
+            return text.encode("utf-8")
+    except RecursionError:
+        raise StatementError("JSON nested too deeply", code="statement.depth") from None
+    except UnicodeEncodeError:
+        raise StatementError("string holds a lone surrogate", code="statement.encoding") from None
+    return rfc8785.dumps(value)
+
+
+def is_canonical(data: bytes) -> bool:
+    """True when ``data`` parses under :func:`strict_loads` and is byte-identical to its canonical form.
+
+    Raises :class:`StatementError` when ``data`` does not parse.
+    """
+    return _dumps(strict_loads(data)) == data
