@@ -70,7 +70,7 @@ def verifier_key(name: str, public_key: bytes) -> VerifierKey:
 def parse_verifier_key(text: str) -> VerifierKey:
     """Parse ``<name>+<hex key id>+<base64(0x01 || key)>``; raises :class:`CheckpointError` if malformed or if
     the key id does not match the name and key."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 2)
     if len(parts) != 3:
         raise CheckpointError("verifier key must be <name>+<key id hex>+<base64 key>", code="note.key")
     name, id_hex, key_b64 = parts

@@ -429,3 +429,9 @@ def _chunked_in(session: Session, model: Any, column: Any, values: Collection[st
     ordered = sorted(values)
     for start in range(0, len(ordered), 500):
         yield from session.scalars(select(model).where(column.in_(ordered[start:start + 500])))
+
+
+def author_position(session: Session, author: str) -> tuple[int, str | None]:
+    """The ``(seq, prev)`` an author's next statement must carry, as of the committed ledger."""
+    head = session.get(AuthorHead, author)
+    return (1, None) if head is None else (head.seq + 1, head.statement_hash.hex())

@@ -1,0 +1,50 @@
+"""Application factory: settings, database, keys, blueprints and error handling, built per call."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+
+from ledger import verifier_key
+from trace.authority import ledger_config, load_authority_keys
+from trace.ledger_service import open_database
+from trace.logs import configure_logging
+from trace.settings import Settings
+
+from . import errors, ledger_views
+from .context import AppContext, close_session
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then ``TRACE_*`` environment variables, then ``config``.
+
+    Fails fast (:class:`trace.settings.SettingsError`, :class:`ledger.KeyFileError`) when a required setting
+    or the authority keys are missing, with a message naming what to set or run.
+    """
+    settings = Settings.load(config)
+    if not settings.testing:
+        configure_logging(settings.log_level, settings.log_format)
+    keys = load_authority_keys(settings)
+    engine, sessions = open_database(settings)
+    app = Flask(__name__)
+    app.config.update(TESTING=settings.testing, SECRET_KEY=settings.secret_key or None, JSON_SORT_KEYS=False,
+                      MAX_CONTENT_LENGTH=8 * 1024 * 1024)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.extensions["trace"] = AppContext(
+        settings=settings, engine=engine, sessions=sessions, keys=keys, ledger=ledger_config(settings, keys),
+        operator_key=verifier_key(settings.ledger_origin, keys.operator.public_key),
+        clock=lambda: datetime.now(UTC))
+    app.teardown_appcontext(close_session)
+    errors.register(app)
+    app.register_blueprint(ledger_views.blueprint, url_prefix="/api/v1")
+    from scanner_web import blueprint as web_blueprint
+    app.register_blueprint(web_blueprint)
+    logger.info("application ready", extra={"origin": settings.ledger_origin,
+                                            "database": engine.url.get_backend_name()})
+    return app

@@ -1,0 +1,5 @@
+"""Browser-facing pages."""
+
+from .views import blueprint
+
+__all__ = ["blueprint"]

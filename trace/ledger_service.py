@@ -1,0 +1,95 @@
+"""Running ledger operations for the application: opening the database, initialising it, appending.
+
+These functions take sessions from their caller and never commit, except :func:`initialise`, which is itself a
+command (the CLI's ``init-db``) and is the single commit point of that command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger import (
+    AppendResult,
+    DomainPolicy,
+    LedgerConfig,
+    author_position,
+    build_statement,
+    initialise_ledger,
+    load_public_keys,
+    prepare_statements,
+    sequence_statements,
+    sign_statement,
+)
+from ledger.db import make_engine, make_session_factory
+from ledger.keys import Signer
+
+from .authority import AuthorityKeys, ledger_config, load_authority_keys
+from .migrate import upgrade_database
+from .settings import Settings
+
+
+def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
+    engine = make_engine(settings.database_url)
+    return engine, make_session_factory(engine)
+
+
+def initialise(settings: Settings, clock: Callable[[], datetime]) -> tuple[AuthorityKeys, bool]:
+    """Migrate the schema, create the authority keys if absent and append the genesis entry once.
+
+    Returns the keys and whether the ledger was created now. Raises :class:`ledger.LedgerError` when the
+    database belongs to another ledger or operator key.
+    """
+    if settings.database_url.startswith("sqlite:///"):
+        from pathlib import Path
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.database_url)
+    keys = load_authority_keys(settings, create=True)
+    engine, sessions = open_database(settings)
+    try:
+        with sessions() as session:
+            created = initialise_ledger(session, config=ledger_config(settings, keys), registrar=keys.registrar,
+                                        clock=clock)
+            session.commit()
+    finally:
+        engine.dispose()
+    return keys, created
+
+
+def append(session: Session, read_session: Session, envelopes: Sequence[Any], *, config: LedgerConfig,
+           clock: Callable[[], datetime], policy: DomainPolicy | None = None,
+           atomic: bool = True) -> list[AppendResult]:
+    """Prepare ``envelopes`` using ``read_session`` (no lock held), then sequence them in ``session``.
+
+    The caller commits ``session``. Raises :class:`ledger.BatchRefused` for an atomic batch with a refusal.
+    """
+    prepared = prepare_statements(envelopes, known_keys=lambda ids: load_public_keys(read_session, ids),
+                                  max_statement_bytes=config.max_statement_bytes)
+    read_session.rollback()
+    return sequence_statements(session, prepared, config=config, clock=clock, policy=policy, atomic=atomic)
+
+
+class StatementWriter:
+    """Signs one author's successive statements, chaining ``seq`` and ``prev`` locally so a batch of them can
+    be submitted at once."""
+
+    def __init__(self, signer: Signer, origin: str, seq: int, prev: str | None) -> None:
+        self.signer, self.origin, self.seq, self.prev = signer, origin, seq, prev
+
+    @classmethod
+    def resume(cls, session: Session, signer: Signer, origin: str) -> StatementWriter:
+        """Continue from the author's head in the committed ledger."""
+        seq, prev = author_position(session, signer.author)
+        return cls(signer, origin, seq, prev)
+
+    def sign(self, type: str, body: dict[str, Any], time: datetime,
+             links: dict[str, str | None] | None = None) -> dict[str, Any]:
+        statement = build_statement(ledger=self.origin, type=type, author=self.signer.author,
+                                    key=self.signer.key_id, seq=self.seq, prev=self.prev,
+                                    time=time.isoformat(timespec="seconds"), body=body, links=links)
+        self.seq, self.prev = self.seq + 1, statement.hash_hex
+        return sign_statement(self.signer, statement).envelope()

@@ -1,0 +1,89 @@
+"""Settings: defaults, then ``TRACE_*`` environment variables, then explicit overrides; checked once, failing
+fast with the name of the variable to set."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+class SettingsError(Exception):
+    """A required setting is missing or invalid; the message says which variable to set."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = f"sqlite:///{VAR / 'trace.db'}"
+    ledger_origin: str = "trace.localhost/ledger"
+    registrar_id: str = "registrar"
+    key_dir: str = str(VAR / "keys")
+    key_passphrase: str = ""
+    max_statement_bytes: int = 64 * 1024
+    log_level: str = "INFO"
+    log_format: str = "json"
+    secret_key: str = ""
+    testing: bool = False
+
+    @property
+    def operator_key_file(self) -> Path:
+        return Path(self.key_dir) / "operator.pem"
+
+    @property
+    def registrar_key_file(self) -> Path:
+        return Path(self.key_dir) / "registrar.pem"
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from defaults, ``TRACE_<NAME>`` variables and ``overrides`` (by field name)."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(f"TRACE_{field.name.upper()}")
+            if raw is not None:
+                values[field.name] = _convert(field.name, raw, field.type)
+        for name, value in (overrides or {}).items():
+            if name not in {field.name for field in fields(cls)}:
+                raise SettingsError(f"unknown setting {name!r}")
+            values[name] = value
+        settings = replace(cls(), **values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if not re.fullmatch(r"[^\s+]+", self.ledger_origin):
+            raise SettingsError("TRACE_LEDGER_ORIGIN must be a name without spaces or '+', "
+                                "for example trace.example.gov.cn/ledger")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", self.registrar_id) or \
+                self.registrar_id == "operator":
+            raise SettingsError("TRACE_REGISTRAR_ID must be 1-64 letters, digits, '.', '_', ':' or '-', "
+                                "and not 'operator'")
+        if not self.database_url.startswith(("sqlite:", "postgresql")):
+            raise SettingsError("TRACE_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
+        if self.log_format not in {"json", "text"}:
+            raise SettingsError("TRACE_LOG_FORMAT must be json or text")
+
+    def require_passphrase(self) -> str:
+        if not self.key_passphrase:
+            raise SettingsError("TRACE_KEY_PASSPHRASE is not set: it encrypts the operator and registrar keys "
+                                "at rest")
+        return self.key_passphrase
+
+
+def _convert(name: str, raw: str, kind: Any) -> Any:
+    if kind in (int, "int"):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"TRACE_{name.upper()} must be an integer, found {raw!r}") from None
+    if kind in (bool, "bool"):
+        if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+            raise SettingsError(f"TRACE_{name.upper()} must be true or false, found {raw!r}")
+        return raw.lower() in {"1", "true", "yes"}
+    return raw
