@@ -1,0 +1,38 @@
+# `make run` serves the demo on http://127.0.0.1:5000 ; `make test` runs the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Development-only defaults; production sets its own (see docs/operations.md).
+export TRACE_KEY_PASSPHRASE ?= development-only-passphrase
+export TRACE_LOG_FORMAT ?= text
+
+.PHONY: run test env lint typecheck bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+env: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m trace init-db
+	$(PY) -m trace load-demo
+	$(PY) -m trace serve --host 127.0.0.1 --port 5000
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check ledger trace api scanner_web tests bench
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+bench: $(STAMP)
+	$(PY) -m bench.ledger_bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache
