@@ -163,6 +163,22 @@ class Replay:
         try:
             # Step 2.
             public = signing_key(self.state, statement, index, self.key.public_key)
+        except LedgerError as exc:
+            raise VerificationError(exc.message, code=exc.code, index=index) from None
+        try:
+            self._replay(index, entry, leaf)
+        except VerificationError:
+            # Report an altered statement as such: its signature (step 3) comes before steps 4-6.
+            if _verify_chunk([(index, public, leaf.signed.signature, statement.signing_message())]):
+                raise VerificationError("statement signature does not verify under the key valid at this index",
+                                        code="signature.invalid", index=index) from None
+            raise
+        # Step 3 is queued: (index, key, signature, message).
+        return index, public, leaf.signed.signature, statement.signing_message()
+
+    def _replay(self, index: int, entry: ExportEntry, leaf: Leaf) -> None:
+        statement = leaf.statement
+        try:
             # Step 4.
             apply_statement(self.state, statement, index, parse_time(leaf.received), origin=self.key.name,
                             operator_key=self.key.public_key)
@@ -187,8 +203,6 @@ class Replay:
         if self.observer.on_entry is not None:
             self.observer.on_entry(index, leaf, hashed, self.chain)
         self.report.types[statement.type] = self.report.types.get(statement.type, 0) + 1
-        # Step 3 is queued: (index, key, signature, message).
-        return index, public, leaf.signed.signature, statement.signing_message()
 
     def _settle(self, pending: list[tuple[Future[list[int]], int]], jobs: list[tuple[int, bytes, bytes, bytes]],
                 pool: ThreadPoolExecutor, *, wait_all: bool, before: int | None = None) -> None:

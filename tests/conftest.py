@@ -162,12 +162,14 @@ def enterprise(harness: LedgerHarness) -> Signer:
 
 
 @pytest.fixture
-def app(harness: LedgerHarness) -> Any:
+def app(harness: LedgerHarness) -> Iterator[Any]:
     from api import create_app
     settings = harness.settings
-    return create_app({"database_url": settings.database_url, "ledger_origin": settings.ledger_origin,
+    application = create_app({"database_url": settings.database_url, "ledger_origin": settings.ledger_origin,
                        "key_dir": settings.key_dir, "key_passphrase": settings.key_passphrase,
                        "testing": True})
+    yield application
+    application.extensions["trace"].engine.dispose()
 
 
 @pytest.fixture
