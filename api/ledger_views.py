@@ -79,7 +79,7 @@ def _int_arg(name: str) -> int:
     return int(raw)
 
 
-def _immutable(body: dict[str, Any]) -> Response:
+def _immutable(body: dict[str, Any]) -> Any:
     response = jsonify(body)
     etag = hashlib.sha256(response.get_data()).hexdigest()[:32]
     response.set_etag(etag)

@@ -133,8 +133,8 @@ def _compare_state(session: Session, replay: Replay) -> None:
         raise VerificationError(f"key table lists {sorted(stored_keys.keys() ^ keys.keys())[:5]} differently "
                                 "from the entries", code="verify.row_key")
     for key_id, record in keys.items():
-        row = stored_keys[key_id]
-        if (row.author, row.public_key, row.added_index, row.revoked_index) != \
+        key_row = stored_keys[key_id]
+        if (key_row.author, key_row.public_key, key_row.added_index, key_row.revoked_index) != \
                 (record.author, record.public_key, record.added_index, record.revoked_index):
             raise VerificationError(f"key {key_id}: stored row differs from the key statements",
                                     code="verify.row_key")
@@ -146,9 +146,9 @@ def _compare_state(session: Session, replay: Replay) -> None:
     while True:
         chunk = session.scalars(select(BatchHead).where(BatchHead.ref > after).order_by(BatchHead.ref)
                                 .limit(_CHUNK)).all()
-        for row in chunk:
-            if replay.state.batch_head(row.ref) != row.statement_hash:
-                raise VerificationError(f"batch {row.ref}: stored head {row.statement_hash.hex()} is not the "
+        for head_row in chunk:
+            if replay.state.batch_head(head_row.ref) != head_row.statement_hash:
+                raise VerificationError(f"batch {head_row.ref}: stored head {head_row.statement_hash.hex()} is not the "
                                         "latest statement linking it", code="verify.row_batch")
         if len(chunk) < _CHUNK:
             return

@@ -19,12 +19,12 @@ def fetch_nodes(session: Session, nodes: Sequence[Node]) -> dict[Node, bytes]:
     leaves = [position for level, position in nodes if level == 0]
     inner = [(level, position) for level, position in nodes if level > 0]
     if leaves:
-        rows = session.execute(select(Entry.index, Entry.leaf_hash).where(Entry.index.in_(leaves)))
-        found.update({(0, index): leaf_hash for index, leaf_hash in rows})
+        leaf_rows = session.execute(select(Entry.index, Entry.leaf_hash).where(Entry.index.in_(leaves)))
+        found.update({(0, index): leaf_hash for index, leaf_hash in leaf_rows})
     if inner:
-        rows = session.execute(select(TreeNode.level, TreeNode.position, TreeNode.hash)
-                               .where(tuple_(TreeNode.level, TreeNode.position).in_(inner)))
-        found.update({(level, position): value for level, position, value in rows})
+        node_rows = session.execute(select(TreeNode.level, TreeNode.position, TreeNode.hash)
+                                    .where(tuple_(TreeNode.level, TreeNode.position).in_(inner)))
+        found.update({(level, position): value for level, position, value in node_rows})
     return found
 
 

@@ -186,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
         "variables; the database from TRACE_DATABASE_URL (default: the SQLite file var/trace.db)."))
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler: Callable[[Settings, argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+    Handler = Callable[[Settings, argparse.Namespace], int]
+
+    def command(name: str, handler: Handler, text: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=text, description=text)
         sub.set_defaults(handler=handler)
         return sub
