@@ -61,12 +61,14 @@ _DECODER = json.JSONDecoder(
 )
 
 
-def strict_loads(data: bytes | str) -> Any:
+def strict_loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     """Parse JSON text under the ledger's rules.
 
     Raises :class:`StatementError` (code ``statement.json``, ``statement.float``, ``statement.duplicate_key``,
     ``statement.integer_range``, ``statement.encoding`` or ``statement.depth``) for anything outside them.
-    The size of ``data`` is the caller's to bound before calling.
+    The size of ``data`` is the caller's to bound before calling. ``max_depth`` is enforced only when the text
+    holds an escape (or is a non-ASCII ``str``): a caller that needs the limit must check it itself, as
+    :func:`canonicalize` does.
     """
     if isinstance(data, bytes):
         try:
@@ -85,20 +87,20 @@ def strict_loads(data: bytes | str) -> Any:
     if text[end:].strip(" \t\r\n"):
         raise StatementError(f"extra data after the JSON value at offset {end}", code="statement.json")
     if "\\u" in text or (text is data and not text.isascii()):
-        _check_value(value, 0)  # only an escape, or a str given as such, can carry a lone surrogate
+        _check_value(value, 0, max_depth)  # only an escape, or a str given as such, can carry a lone surrogate
     return value
 
 
-def _check_value(value: Any, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise StatementError(f"JSON nested deeper than {MAX_DEPTH} levels", code="statement.depth")
+def _check_value(value: Any, depth: int, max_depth: int) -> None:
+    if depth > max_depth:
+        raise StatementError(f"JSON nested deeper than {max_depth} levels", code="statement.depth")
     if isinstance(value, dict):
         for name, member in value.items():
             _check_string(name)
-            _check_value(member, depth + 1)
+            _check_value(member, depth + 1, max_depth)
     elif isinstance(value, list):
         for member in value:
-            _check_value(member, depth + 1)
+            _check_value(member, depth + 1, max_depth)
     elif isinstance(value, str):
         _check_string(value)
     elif isinstance(value, bool) or value is None:
@@ -118,13 +120,14 @@ def _check_string(text: str) -> None:
             raise StatementError("string holds a lone surrogate", code="statement.encoding") from None
 
 
-def canonicalize(value: Any) -> bytes:
+def canonicalize(value: Any, *, max_depth: int = MAX_DEPTH) -> bytes:
     """Return the RFC 8785 canonical UTF-8 bytes of ``value``.
 
     ``value`` is checked against the rules of :func:`strict_loads` (no floats, safe integers, no lone
-    surrogates, bounded depth); raises :class:`StatementError` otherwise.
+    surrogates, no value nested deeper than ``max_depth`` levels below ``value``); raises :class:`StatementError`
+    otherwise.
     """
-    _check_value(value, 0)
+    _check_value(value, 0, max_depth)
     return _dumps(value)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .canonical import canonicalize, strict_loads
+from .canonical import MAX_DEPTH, canonicalize, strict_loads
 from .checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from .errors import LedgerError, ProofError, SignatureError
 from .keys import decode_public_key, key_id, verify_signature
@@ -64,12 +64,18 @@ def entry_bundle(session: Session, index: int, *, tree_size: int | None = None) 
     entry = session.get(Entry, index)
     if entry is None:
         raise ProofError(f"entry {index} is missing", code="proof.store")
-    key_indexes = [0]
-    if index != 0:
-        key = session.get(LedgerKey, entry.key_id)
-        if key is not None and key.added_index != 0:
-            key_indexes.append(key.added_index)
-    items = [_proved_entry(session, at, checkpoint.tree_size) for at in sorted(set(key_indexes + [index]))]
+    wanted = {0, index}
+    signer_of = entry.key_id
+    while True:  # the entry that registered the signing key, then the one that registered that entry's key, ...
+        key = session.get(LedgerKey, signer_of)
+        if key is None or key.added_index == 0 or key.added_index in wanted:
+            break
+        wanted.add(key.added_index)
+        registration = session.get(Entry, key.added_index)
+        if registration is None:
+            raise ProofError(f"entry {key.added_index} is missing", code="proof.store")
+        signer_of = registration.key_id
+    items = [_proved_entry(session, at, checkpoint.tree_size) for at in sorted(wanted)]
     return {"format": BUNDLE_FORMAT, "checkpoint": checkpoint.note, "entries": items, "index": index}
 
 
@@ -92,8 +98,9 @@ def verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntry
     """Verify a bundle from :func:`entry_bundle` with only the operator's verifier key.
 
     Checks: the checkpoint's operator signature; each entry's inclusion in that checkpoint; the genesis entry is
-    signed by the operator key and names the registrar's key; the key entry (if any) is signed by the registrar
-    and registers the key that signed the entry. Does not prove that the key was not revoked before the entry
+    signed by the operator key and names the registrar's key; each key entry is signed by its authority (the
+    operator for the registrar's keys, the registrar for the others) and the last registers the key that
+    signed the entry. Does not prove that the key was not revoked before the entry
     (that needs the whole log: see the verifier). Raises :class:`ProofError` for every failure.
     """
     try:
@@ -115,7 +122,7 @@ def _verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntr
         if not isinstance(item, dict) or item.keys() != {"index", "leaf", "inclusion"} or \
                 not isinstance(item["inclusion"], list) or not isinstance(item["index"], int):
             raise ProofError("bundle entry must hold index, leaf and inclusion", code="proof.malformed")
-        data = canonicalize(item["leaf"])
+        data = canonicalize(item["leaf"], max_depth=MAX_DEPTH + 1)  # parse_leaf checks the statement's depth
         leaf = parse_leaf(data)
         proof = [_unb64(value) for value in item["inclusion"]]
         verify_inclusion(leaf_hash(data), item["index"], checkpoint.size, proof, checkpoint.root)
@@ -135,11 +142,13 @@ def _verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntr
         statement = leaves[at].statement
         if at in (0, index) or statement.type not in (KEY_ADD, KEY_ROTATE):
             continue
-        if statement.author != registrar or statement.key not in registered:
-            raise ProofError(f"key entry {at} is not signed by the registrar", code="proof.key")
+        subject = statement.body["subject"]
+        authority = OPERATOR if subject == registrar else registrar
+        if statement.author != authority or registered.get(statement.key, (None,))[0] != authority:
+            raise ProofError(f"key entry {at} for {subject} is not signed by the {authority}", code="proof.key")
         verify_signature(registered[statement.key][1], leaves[at].signed.signature, statement.signing_message())
         public = decode_public_key(statement.body["public_key"])
-        registered[key_id(public)] = (statement.body["subject"], public)
+        registered[key_id(public)] = (subject, public)
     target = leaves[index]
     author, public = registered.get(target.statement.key, (None, b""))
     if author != target.statement.author:

@@ -183,7 +183,7 @@ def _require_authority(state: LedgerState, statement: Statement, subject: str) -
     if statement.author == state.registrar:
         return
     if statement.type == KEY_REVOKE and statement.author == subject:
-        return  # an author may always revoke its own key, for instance after losing a device
+        return  # an enterprise may always revoke its own key, for instance after losing a device
     raise AuthorityError(f"{statement.author} may not manage keys of {subject}; the registrar does")
 
 

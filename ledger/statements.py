@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .canonical import _dumps, canonicalize, strict_loads
+from .canonical import MAX_DEPTH, canonicalize, strict_loads
 from .errors import StatementError
 from .keys import SIGNATURE_SIZE, Signer
 
@@ -34,7 +34,7 @@ _TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){1,4}")
 _AUTHOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
-_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
 _RECEIVED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -217,7 +217,7 @@ def parse_leaf(data: bytes, *, max_bytes: int = DEFAULT_MAX_STATEMENT_BYTES) -> 
     if len(data) > max_bytes + MAX_LEAF_OVERHEAD:
         raise StatementError(f"leaf is {len(data)} bytes, the limit is {max_bytes + MAX_LEAF_OVERHEAD}",
                              code="statement.too_large")
-    fields = strict_loads(data)
+    fields = strict_loads(data, max_depth=MAX_DEPTH + 1)  # the leaf holds the statement one level down
     if not isinstance(fields, dict):
         raise StatementError("leaf must be a JSON object", code="leaf.type")
     _check_members(fields, LEAF_FIELDS, "leaf")
@@ -225,7 +225,7 @@ def parse_leaf(data: bytes, *, max_bytes: int = DEFAULT_MAX_STATEMENT_BYTES) -> 
     if not isinstance(received, str) or not _RECEIVED.fullmatch(received) or _parse_time(received) is None:
         raise StatementError(f"received must be YYYY-MM-DDTHH:MM:SS.ffffffZ, found {received!r}",
                              code="leaf.received")
-    statement_bytes = _dumps(fields["statement"])
+    statement_bytes = canonicalize(fields["statement"])  # checks the nesting limit on the statement itself
     statement = parse_statement(fields["statement"], max_bytes=max_bytes, canonical=statement_bytes)
     signed = SignedStatement(statement, decode_signature(fields["signature"]))
     expected = encode_leaf(signed, received)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import ProofError
@@ -22,8 +22,10 @@ def fetch_nodes(session: Session, nodes: Sequence[Node]) -> dict[Node, bytes]:
         leaf_rows = session.execute(select(Entry.index, Entry.leaf_hash).where(Entry.index.in_(leaves)))
         found.update({(0, index): leaf_hash for index, leaf_hash in leaf_rows})
     if inner:
-        node_rows = session.execute(select(TreeNode.level, TreeNode.position, TreeNode.hash)
-                                    .where(tuple_(TreeNode.level, TreeNode.position).in_(inner)))
+        # One equality pair per node, OR-ed: SQLite answers a row-value ``(level, position) IN (VALUES ...)`` with
+        # a full scan of the table (about 90 ms at a million nodes), but each pair here with a primary-key search.
+        node_rows = session.execute(select(TreeNode.level, TreeNode.position, TreeNode.hash).where(or_(
+            *(and_(TreeNode.level == level, TreeNode.position == position) for level, position in inner))))
         found.update({(level, position): value for level, position, value in node_rows})
     return found
 

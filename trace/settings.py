@@ -66,6 +66,8 @@ class Settings:
                                 "and not 'operator'")
         if not self.database_url.startswith(("sqlite:", "postgresql")):
             raise SettingsError("TRACE_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
+        if not 1024 <= self.max_statement_bytes <= 64 * 1024:
+            raise SettingsError("TRACE_MAX_STATEMENT_BYTES must be between 1024 and 65536 (the verifier's limit)")
         if self.log_format not in {"json", "text"}:
             raise SettingsError("TRACE_LOG_FORMAT must be json or text")
 
