@@ -143,6 +143,9 @@ def open_checkpoint(note: str, key: VerifierKey, *, origin: str | None = None) -
             raise CheckpointError(f"signature of {name!r} is not base64", code="note.malformed") from None
         if name != key.name or raw[:4] != key.key_id:
             continue  # signatures from other keys (witnesses) are ignored, as the spec requires
+        if base64.b64encode(raw).decode("ascii") != encoded:
+            # b64decode ignores the unused low bits of the last character: refuse such malleable encodings.
+            raise CheckpointError("operator signature is not canonical base64", code="checkpoint.signature")
         if len(raw) != 4 + SIGNATURE_SIZE:
             raise CheckpointError(f"operator signature has {len(raw) - 4} bytes, expected {SIGNATURE_SIZE}",
                                   code="checkpoint.signature")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterator
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .checkpoint import Checkpoint, VerifierKey
@@ -59,6 +59,10 @@ def _items(session: Session, rows: dict[int, Entry]) -> Iterator[ExportItem]:
             rows[row.index] = row
             yield ExportEntry(row.index, row.chain_hash, row.leaf)
             while upcoming is not None and upcoming.tree_size <= row.index + 1:
+                if upcoming.created_at != row.received_at:  # the batch's receive time, already checked
+                    raise VerificationError(f"checkpoint row {upcoming.tree_size}: created_at differs from the "
+                                            "receive time of its last entry", code="verify.row_checkpoint",
+                                            index=upcoming.tree_size - 1)
                 yield _checkpoint_item(upcoming)
                 upcoming = next(checkpoints, None)
         if len(chunk) < _CHUNK:
@@ -124,7 +128,7 @@ def _compare_state(session: Session, replay: Replay) -> None:
                                 "differently from the entries", code="verify.row_author")
     for author, (seq, statement_hash) in authors.items():
         row = stored_authors[author]
-        if (row.seq, row.statement_hash) != (seq, statement_hash):
+        if (row.seq, row.statement_hash, row.entry_index) != (seq, statement_hash, replay.state.author_entry(author)):
             raise VerificationError(f"author {author}: stored head seq {row.seq} {row.statement_hash.hex()}, "
                                     f"entries give seq {seq} {statement_hash.hex()}", code="verify.row_author")
     keys = replay.state.keys()
@@ -134,8 +138,8 @@ def _compare_state(session: Session, replay: Replay) -> None:
                                 "from the entries", code="verify.row_key")
     for key_id, record in keys.items():
         key_row = stored_keys[key_id]
-        if (key_row.author, key_row.public_key, key_row.added_index, key_row.revoked_index) != \
-                (record.author, record.public_key, record.added_index, record.revoked_index):
+        if (key_row.author, key_row.public_key, key_row.label, key_row.added_index, key_row.revoked_index) != \
+                (record.author, record.public_key, record.label, record.added_index, record.revoked_index):
             raise VerificationError(f"key {key_id}: stored row differs from the key statements",
                                     code="verify.row_key")
     count = session.scalar(select(func.count()).select_from(BatchHead)) or 0
@@ -147,7 +151,7 @@ def _compare_state(session: Session, replay: Replay) -> None:
         chunk = session.scalars(select(BatchHead).where(BatchHead.ref > after).order_by(BatchHead.ref)
                                 .limit(_CHUNK)).all()
         for head_row in chunk:
-            if replay.state.batch_head(head_row.ref) != head_row.statement_hash:
+            if replay.state.batch_head_entry(head_row.ref) != (head_row.statement_hash, head_row.entry_index):
                 raise VerificationError(f"batch {head_row.ref}: stored head {head_row.statement_hash.hex()} is not the "
                                         "latest statement linking it", code="verify.row_batch")
         if len(chunk) < _CHUNK:
@@ -170,9 +174,15 @@ class _NodeComparer:
     def flush(self) -> None:
         if not self._buffer:
             return
-        stored = {(level, position): value for level, position, value in self._session.execute(
-            select(TreeNode.level, TreeNode.position, TreeNode.hash)
-            .where(tuple_(TreeNode.level, TreeNode.position).in_(list(self._buffer))))}
+        spans: dict[int, tuple[int, int]] = {}
+        for level, position in self._buffer:
+            low, high = spans.get(level, (position, position))
+            spans[level] = (min(low, position), max(high, position))
+        stored: dict[Node, bytes] = {}
+        for level, (low, high) in spans.items():  # a primary-key range per level (row-value IN scans on SQLite)
+            stored.update({(level, position): value for position, value in self._session.execute(
+                select(TreeNode.position, TreeNode.hash)
+                .where(TreeNode.level == level, TreeNode.position.between(low, high)))})
         for node, value in sorted(self._buffer.items()):
             found = stored.get(node)
             if found != value:

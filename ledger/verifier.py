@@ -282,8 +282,9 @@ class _ReplayState:
     def __init__(self, batch_heads_in_memory: int) -> None:
         self.registrar: str | None = None
         self._authors: dict[str, tuple[int, bytes]] = {}
+        self._author_entries: dict[str, int] = {}
         self._keys: dict[str, KeyRecord] = {}
-        self._heads: dict[str, bytes] = {}
+        self._heads: dict[str, tuple[bytes, int]] = {}
         self._limit = batch_heads_in_memory
         self._spill: sqlite3.Connection | None = None
         self._spill_dir: tempfile.TemporaryDirectory[str] | None = None
@@ -292,20 +293,30 @@ class _ReplayState:
         return self._authors.get(author)
 
     def batch_head(self, ref: str) -> bytes | None:
+        found = self.batch_head_entry(ref)
+        return found[0] if found is not None else None
+
+    def batch_head_entry(self, ref: str) -> tuple[bytes, int] | None:
+        """The batch's latest statement hash and the index of its entry."""
         found = self._heads.get(ref)
         if found is None and self._spill is not None:
-            row = self._spill.execute("SELECT hash FROM heads WHERE ref = ?", (ref,)).fetchone()
-            found = row[0] if row else None
+            row = self._spill.execute("SELECT hash, entry FROM heads WHERE ref = ?", (ref,)).fetchone()
+            found = (row[0], row[1]) if row else None
         return found
+
+    def author_entry(self, author: str) -> int | None:
+        """The index of the author's latest entry."""
+        return self._author_entries.get(author)
 
     def key(self, key_id: str) -> KeyRecord | None:
         return self._keys.get(key_id)
 
     def set_author_head(self, author: str, seq: int, statement_hash: bytes, index: int) -> None:
         self._authors[author] = (seq, statement_hash)
+        self._author_entries[author] = index
 
     def set_batch_head(self, ref: str, statement_hash: bytes, index: int) -> None:
-        self._heads[ref] = statement_hash
+        self._heads[ref] = (statement_hash, index)
         if len(self._heads) >= self._limit:
             self._flush_heads()
 
@@ -346,8 +357,10 @@ class _ReplayState:
             self._spill = sqlite3.connect(Path(self._spill_dir.name) / "heads.db")
             self._spill.execute("PRAGMA journal_mode=OFF")
             self._spill.execute("PRAGMA synchronous=OFF")
-            self._spill.execute("CREATE TABLE heads (ref TEXT PRIMARY KEY, hash BLOB NOT NULL) WITHOUT ROWID")
-        self._spill.executemany("INSERT OR REPLACE INTO heads VALUES (?, ?)", self._heads.items())
+            self._spill.execute("CREATE TABLE heads (ref TEXT PRIMARY KEY, hash BLOB NOT NULL, entry INTEGER NOT NULL) "
+                                "WITHOUT ROWID")
+        self._spill.executemany("INSERT OR REPLACE INTO heads VALUES (?, ?, ?)",
+                                ((ref, value, index) for ref, (value, index) in self._heads.items()))
         self._spill.commit()
         self._heads.clear()
 

@@ -67,6 +67,7 @@ def append(session: Session, read_session: Session, envelopes: Sequence[Any], *,
 
     The caller commits ``session``. Raises :class:`ledger.BatchRefused` for an atomic batch with a refusal.
     """
+    read_session.connection(execution_options={"sqlite_begin": "DEFERRED"})  # no write lock while preparing
     prepared = prepare_statements(envelopes, known_keys=lambda ids: load_public_keys(read_session, ids),
                                   max_statement_bytes=config.max_statement_bytes)
     read_session.rollback()
