@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): run from the repository root with ``python -m bench.ledger_bench``."""
