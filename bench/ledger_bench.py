@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -734,7 +735,7 @@ def verify_breakdown(export: Path, operator_key_text: str) -> dict[str, Any]:
 
     lines: list[bytes] = []
     with export.open("rb") as handle:
-        handle.readline()
+        header_line = handle.readline()
         for _, line in zip(range(2000), handle, strict=False):
             if line.startswith(b'{"chain"'):
                 lines.append(line)
@@ -752,7 +753,7 @@ def verify_breakdown(export: Path, operator_key_text: str) -> dict[str, Any]:
         return call
 
     def split_lines() -> None:
-        _, items = read_export(iter([b'{"format":"x","origin":"o","tree_size":0}\n', *lines]))
+        _, items = read_export(iter([header_line, *lines]))
         for _ in items:
             pass
 
@@ -779,19 +780,68 @@ def verify_breakdown(export: Path, operator_key_text: str) -> dict[str, Any]:
     # The whole single-threaded part: the verifier with the signature checks replaced by a no-op.
     key = parse_verifier_key(operator_key_text)
     original = verifier_module._verify_chunk
-    verifier_module._verify_chunk = lambda jobs: []
+    setattr(verifier_module, "_verify_chunk", lambda jobs: [])  # noqa: B010 - signature checks off
     try:
         start_cpu, start = _cpu(), time.perf_counter()
         report = verify_export_lines(read_lines(export), key, threads=2)
         cpu, wall = _cpu() - start_cpu, time.perf_counter() - start
     finally:
-        verifier_module._verify_chunk = original
+        setattr(verifier_module, "_verify_chunk", original)  # noqa: B010
     figures["main_thread_total_us"] = round(1e6 * cpu / report.tree_size, 1)
     figures["main_thread_total_entries"] = report.tree_size
     figures["main_thread_entries_per_s"] = round(report.tree_size / wall)
     rest = figures["main_thread_total_us"] - figures["parse_leaf_us"] - figures["export_line_split_us"]
     figures["rules_hashes_merkle_and_bookkeeping_us"] = round(rest, 1)
+
+    # Where the threads lose time: CPU of the signature threads, and how long they spent inside their chunks.
+    inside = {"cpu": 0.0, "wall": 0.0}
+    guard = threading.Lock()
+
+    def timed_chunk(jobs: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
+        cpu_start, wall_start = time.thread_time(), time.perf_counter()
+        bad = original(jobs)
+        with guard:
+            inside["cpu"] += time.thread_time() - cpu_start
+            inside["wall"] += time.perf_counter() - wall_start
+        return bad
+
+    setattr(verifier_module, "_verify_chunk", timed_chunk)  # noqa: B010
+    try:
+        main_cpu, start = time.thread_time(), time.perf_counter()
+        report = verify_export_lines(read_lines(export), key, threads=2)
+        main_cpu, wall = time.thread_time() - main_cpu, time.perf_counter() - start
+    finally:
+        setattr(verifier_module, "_verify_chunk", original)  # noqa: B010
+    entries = report.tree_size
+    figures["threads2"] = {
+        "entries_per_s": round(entries / wall), "main_thread_cpu_us": round(1e6 * main_cpu / entries, 1),
+        "main_thread_wall_us": round(1e6 * wall / entries, 1),
+        "signature_threads_cpu_us": round(1e6 * inside["cpu"] / entries, 1),
+        "signature_threads_inside_chunks_us": round(1e6 * inside["wall"] / entries, 1)}
+
+    # What if the signature checks ran in two worker processes (no shared GIL)? The library is not changed: the
+    # verifier's executor is swapped for this measurement only.
+    from concurrent.futures import ProcessPoolExecutor
+
+    original_executor = getattr(verifier_module, "ThreadPoolExecutor")  # noqa: B009 - swapped for one measurement
+    context = multiprocessing.get_context("fork")
+    setattr(verifier_module, "ThreadPoolExecutor",  # noqa: B010
+            lambda workers: ProcessPoolExecutor(workers, mp_context=context))
+    try:
+        start_cpu, start = _cpu() + _children_cpu(), time.perf_counter()
+        report = verify_export_lines(read_lines(export), key, threads=2)
+        cpu, wall = _cpu() + _children_cpu() - start_cpu, time.perf_counter() - start
+    finally:
+        setattr(verifier_module, "ThreadPoolExecutor", original_executor)  # noqa: B010
+    figures["what_if_two_processes"] = {"entries_per_s": round(report.tree_size / wall),
+                                        "cpu_us": round(1e6 * cpu / report.tree_size, 1),
+                                        "cores_busy": round(cpu / wall, 2)}
     return figures
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 # ----------------------------------------------------------------------------------------------- machine

@@ -310,11 +310,19 @@ def _verify_one(job: tuple[bytes, bytes, bytes]) -> LedgerError | None:
     return None
 
 
+def _verify_chunk(jobs: list[tuple[bytes, bytes, bytes]]) -> list[LedgerError | None]:
+    return [_verify_one(job) for job in jobs]
+
+
 def _verify_many(jobs: list[tuple[bytes, bytes, bytes]]) -> list[LedgerError | None]:
     if len(jobs) < _PARALLEL_THRESHOLD:
-        return [_verify_one(job) for job in jobs]
+        return _verify_chunk(jobs)
+    # Whole chunks per task: ThreadPoolExecutor.map ignores ``chunksize``, and a future per signature costs about
+    # 40 us of CPU in hand-offs (a third of a verification) and a quarter of the wall time.
+    size = -(-len(jobs) // (_THREADS * 4))
     with ThreadPoolExecutor(_THREADS) as pool:
-        return list(pool.map(_verify_one, jobs, chunksize=max(1, len(jobs) // (_THREADS * 4))))
+        chunks = pool.map(_verify_chunk, [jobs[start:start + size] for start in range(0, len(jobs), size)])
+        return [outcome for chunk in chunks for outcome in chunk]
 
 
 class _BatchState:
