@@ -170,6 +170,7 @@ def _print_report(report: VerifyReport) -> None:
         print(f"  consistent with the trusted checkpoint of size {report.trusted_size}")
     else:
         print("  no trusted checkpoint given (--state): consistency with an earlier run was not checked")
+    print("  custody rules of the traceability events are not replayed by this version of the verifier")
     print(f"  {report.seconds:.2f} s, {rate:,.0f} entries/s")
 
 
