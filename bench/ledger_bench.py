@@ -1091,6 +1091,17 @@ def summary(results: dict[str, Any]) -> str:
         lines.append(f"  proofs on {backend} at {figures['tree_size']:,}: inclusion p50/p99 "
                      f"{figures['inclusion']['p50_ms']}/{figures['inclusion']['p99_ms']} ms, consistency "
                      f"{figures['consistency']['p50_ms']}/{figures['consistency']['p99_ms']} ms")
+    breakdown = results.get("breakdown", {})
+    if "append_sqlite_b1000" in breakdown:
+        parts = breakdown["append_sqlite_b1000"]
+        lines.append("  append per statement (SQLite, batch 1000): " + ", ".join(
+            f"{name} {item['wall_us_per_statement']} us wall / {item['cpu_us_per_statement']} us CPU"
+            for name, item in parts.items()))
+    if "verify" in breakdown:
+        item = breakdown["verify"]
+        lines.append(f"  verifier single-threaded work {item['main_thread_total_us']} us/entry (parse_leaf "
+                     f"{item['parse_leaf_us']} us); with 2 signature processes instead of threads: "
+                     f"{item['what_if_two_processes']['entries_per_s']:,} entries/s")
     busy = {name: item.get("other_cores", 0.0) for name, item in results.get("load", {}).items()}
     if busy:
         worst = max(busy, key=lambda name: busy[name])
