@@ -1,6 +1,6 @@
 """Ledger benchmark: one command that measures, in one run, everything ``docs/benchmarks.md`` reports.
 
-    python -m bench.ledger_bench                     # 1,000,000 entries, ~15 minutes on 2 cores
+    python -m bench.ledger_bench                     # 1,000,000 entries, ~14 minutes on 2 cores
     python -m bench.ledger_bench --quick             # 20,000 entries, smoke run (~1 minute)
     python -m bench.ledger_bench --entries 300000    # another size
 
@@ -10,15 +10,16 @@ Phases (progress on stderr, figures in ``bench/results/ledger.json``, a summary 
    of a ~500-byte statement, and the per-statement parse costs the append and verify paths pay;
 2. clients pre-sign every statement (multiprocessing, one process per supply chain up to the core count);
 3. SQLite (file, WAL): the ledger is built to ``--entries`` through ``trace.ledger_service.append`` in batches
-   of 1000 with a commit per batch, then batches of 100 and single statements are appended;
+   of 1000 with a commit per batch, then batches of 100, single statements, and batches of 1000 from two client
+   processes at once are appended;
 4. PostgreSQL: the SQLite ledger at ``--entries`` is copied row for row (COPY) into a scratch database
-   ``bench``, then batches of 1000, 100 and single statements are appended through the same path;
+   ``bench``, then the same append phases run through the same path;
 5. inclusion and consistency proofs at ``--entries`` (random requests, one read session per request as the
    API opens them) on both databases;
 6. the export is written and verified with ``ledger.verify_export_lines`` (threads=2); the verifier's peak RSS
-   is measured in a subprocess (``python -m trace verify``) at two ledger sizes.
+   is measured in a subprocess (``python -m trace verify``) at three ledger sizes;
+7. a breakdown of where append and verification time goes, and each phase's share of the machine.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -70,6 +71,7 @@ RESULTS = ROOT / "bench" / "results"
 DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "bench"
 BREAKDOWN_BATCHES = 5
+CLIENTS = 2
 TARGETS = {"append_vs_verify": 0.5, "verify_vs_verify": 1.5, "proof_p99_ms": 5.0}
 
 
@@ -179,6 +181,7 @@ class Plan:
     pg_b100: int
     pg_single: int
     proof_requests: int
+    concurrent_per_client: int
 
     @classmethod
     def make(cls, entries: int, quick: bool, proof_requests: int) -> Plan:
@@ -187,14 +190,15 @@ class Plan:
         # about 560,000 entries, so at 1,000,000 entries the last two sizes are both past it.
         sizes = tuple(sorted({max(1000, entries // 10), max(1000, entries * 6 // 10)})) + (entries,)
         if quick:
-            return cls(entries, sizes, 2_000, 200, 5_000, 2_000, 200, proof_requests)
-        return cls(entries, sizes, 20_000, 2_000, 50_000, 20_000, 1_000, proof_requests)
+            return cls(entries, sizes, 2_000, 200, 5_000, 2_000, 200, proof_requests, 2_000)
+        return cls(entries, sizes, 20_000, 2_000, 50_000, 20_000, 1_000, proof_requests, 10_000)
 
     @property
     def after_bulk(self) -> int:
         """Statements needed past the bulk build (the PostgreSQL phases need the most)."""
-        return max(self.sqlite_b100 + self.sqlite_single + BREAKDOWN_BATCHES * 1000,
-                   self.pg_b1000 + self.pg_b100 + self.pg_single)
+        concurrent = CLIENTS * self.concurrent_per_client
+        return max(self.sqlite_b100 + self.sqlite_single + BREAKDOWN_BATCHES * 1000 + concurrent,
+                   self.pg_b1000 + self.pg_b100 + self.pg_single + concurrent) + SHARDS
 
 
 # -------------------------------------------------------------------------------------------------- micro
@@ -342,6 +346,10 @@ class EnvelopeStream:
         envelopes = [json.loads(line) for line in lines]
         self.decode_seconds += time.perf_counter() - start
         return envelopes
+
+    def offsets(self) -> list[int]:
+        """Where each shard file has been read to: a stream opened there continues every author and batch."""
+        return [handle.tell() for handle in self._files]
 
     def close(self) -> None:
         for handle in self._files:
@@ -506,6 +514,70 @@ def run_appends(ledger: Ledger, stream: EnvelopeStream, count: int, batch: int, 
     log(f"{ledger.name}: batch {batch}: {run.statements:,} statements in {run.seconds:.1f} s = "
         f"{run.statements / run.seconds:,.0f} statements/s")
     return run
+
+
+def concurrent_appends(ledger: Ledger, paths: list[Path], offsets: list[int], per_client: int) -> dict[str, Any]:
+    """Appends from ``CLIENTS`` processes at once, each sending batches of 1000 from its own supply chains (so
+    their statements never conflict), as a server with several workers would receive them.
+
+    The sequencing lock serialises ``sequence_statements``; ``prepare_statements`` (parsing and signatures)
+    of one request runs while another holds the lock.
+    """
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    go = context.Event()
+    ledger.engine.dispose()  # no pooled connection crosses the fork
+    workers = []
+    for client in range(CLIENTS):
+        mine = list(range(client, len(paths), CLIENTS))
+        worker = context.Process(target=_append_client, args=(
+            ledger.name, ledger.url, ledger.config, [paths[i] for i in mine], [offsets[i] for i in mine],
+            per_client, go, queue))
+        worker.start()
+        workers.append(worker)
+    for _ in workers:
+        message = queue.get(timeout=600)
+        if message != "ready":
+            raise RuntimeError(f"append client failed to start: {message}")
+    cpu_before = _children_cpu()
+    start = time.perf_counter()
+    go.set()
+    reports = [queue.get(timeout=1200) for _ in workers]
+    wall = time.perf_counter() - start
+    for worker in workers:
+        worker.join()
+    failed = [report for report in reports if "error" in report]
+    if failed:
+        raise RuntimeError(f"append client failed: {failed[0]['error']}")
+    statements = sum(report["statements"] for report in reports)
+    log(f"{ledger.name}: {CLIENTS} concurrent clients, batch 1000: {statements:,} statements in {wall:.1f} s = "
+        f"{statements / wall:,.0f} statements/s")
+    return {"clients": CLIENTS, "batch_size": 1000, "statements": statements, "seconds": round(wall, 2),
+            "statements_per_s": round(statements / wall),
+            "cpu_us_per_statement": round(1e6 * (_children_cpu() - cpu_before) / statements, 1),
+            "per_client_statements_per_s": [round(report["statements"] / report["seconds"]) for report in reports]}
+
+
+def _append_client(name: str, url: str, config: LedgerConfig, paths: list[Path], offsets: list[int], count: int,
+                   go: Any, queue: Any) -> None:
+    try:
+        engine = make_engine(url)
+        ledger = Ledger(name, url, engine, make_session_factory(engine), config)
+        stream = EnvelopeStream(paths, offsets)
+        batches = [stream.take(min(1000, count - start)) for start in range(0, count, 1000)]
+        queue.put("ready")
+        go.wait()
+        started = time.perf_counter()
+        for envelopes in batches:
+            append_batch(ledger, envelopes)
+        queue.put({"statements": count, "seconds": time.perf_counter() - started})
+        engine.dispose()
+    except Exception as exc:  # reported to the parent, which raises
+        queue.put({"error": f"{exc.__class__.__name__}: {exc}"})
+    finally:
+        queue.close()
+        queue.join_thread()
+        os._exit(0)
 
 
 def _cpu() -> float:
@@ -970,7 +1042,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         log("breakdown: append parts (prepare / sequence / commit), 5 batches of 1000 on SQLite")
         with Phase("breakdown_append"):
             results["breakdown"] = {"append_sqlite_b1000": append_breakdown(ledger, stream, BREAKDOWN_BATCHES)}
+        offsets_now = stream.offsets()
         stream.close()
+        with Phase("sqlite_concurrent"):
+            sqlite_append["concurrent"] = concurrent_appends(ledger, paths, offsets_now, plan.concurrent_per_client)
 
         if pg_ledger is not None:
             pg_stream = EnvelopeStream(paths, offsets)
@@ -981,10 +1056,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 pg_append["b100"] = run_appends(pg_ledger, pg_stream, plan.pg_b100, 100).summary(100)
             with Phase("postgresql_single"):
                 pg_append["single"] = run_appends(pg_ledger, pg_stream, plan.pg_single, 1).summary(1)
+            offsets_now = pg_stream.offsets()
             pg_stream.close()
             results["append"]["postgresql"] = pg_append
             with Phase("postgresql_proofs"):
                 results["proofs"]["postgresql"] = proof_latencies(pg_ledger, plan.entries, plan.proof_requests)
+            with Phase("postgresql_concurrent"):
+                pg_append["concurrent"] = concurrent_appends(pg_ledger, paths, offsets_now,
+                                                             plan.concurrent_per_client)
         results["postgresql"] = postgres
         ledger.engine.dispose()
 
@@ -1046,6 +1125,12 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
         targets[f"append_b1000_{backend}"] = {"statements_per_s": rate, "ratio": round(ratio, 3),
                                               "target": TARGETS["append_vs_verify"],
                                               "met": ratio >= TARGETS["append_vs_verify"]}
+        if "concurrent" in figures:
+            # Supplementary: the same batches from two client processes at once, as a server receives them.
+            rate = figures["concurrent"]["statements_per_s"]
+            targets[f"append_b1000_{backend}_{CLIENTS}_clients"] = {
+                "statements_per_s": rate, "ratio": round(rate / verify_rate, 3),
+                "target": TARGETS["append_vs_verify"], "met": rate / verify_rate >= TARGETS["append_vs_verify"]}
     in_process = results.get("verify", {}).get("in_process")
     if in_process:
         ratio = in_process["entries_per_s"] / verify_rate
@@ -1080,7 +1165,8 @@ def summary(results: dict[str, Any]) -> str:
              f"canonicalize({micro['canonicalize_statement_bytes']} B) {micro['canonicalize_us']} us"]
     for backend, figures in results.get("append", {}).items():
         lines.append(f"  append on {backend}: " + ", ".join(
-            f"batch {item['batch_size']}: {item['statements_per_s']:,}/s" for item in figures.values()))
+            (f"{item['clients']} clients, batch {item['batch_size']}" if "clients" in item else
+             f"batch {item['batch_size']}") + f": {item['statements_per_s']:,}/s" for item in figures.values()))
     if "in_process" in results.get("verify", {}):
         item = results["verify"]["in_process"]
         lines.append(f"  verify export (threads=2): {item['entries_per_s']:,} entries/s "
