@@ -96,28 +96,25 @@ def _checkpoint_item(record: CheckpointRecord) -> ExportCheckpoint:
 
 def _compare_entry(row: Entry, leaf: Leaf, leaf_hash: bytes) -> None:
     statement = leaf.statement
-    expected = {
+    _compare_columns(row, {
         "leaf_hash": leaf_hash, "statement_hash": statement.hash, "author": statement.author,
         "seq": statement.seq, "key_id": statement.key, "type": statement.type,
         "received_at": parse_time(leaf.received),
-    }
+    }, what="column", code="verify.row_entry", index=row.index)
+
+
+def _compare_head(head: LedgerHead, replay: Replay) -> None:
+    _compare_columns(head, {"tree_size": replay.tree.size, "chain_hash": replay.chain,
+                            "last_received": replay.last_received, "registrar": replay.state.registrar},
+                     what="head row", code="verify.row_head", index=None)
+
+
+def _compare_columns(row: object, expected: dict[str, object], *, what: str, code: str, index: int | None) -> None:
     for column, value in expected.items():
         found = getattr(row, column)
         if found != value:
             shown = (value.hex(), found.hex()) if isinstance(value, bytes) else (value, found)
-            raise VerificationError(f"column {column} expected {shown[0]}, found {shown[1]}",
-                                    code="verify.row_entry", index=row.index)
-
-
-def _compare_head(head: LedgerHead, replay: Replay) -> None:
-    expected = {"tree_size": replay.tree.size, "chain_hash": replay.chain, "last_received": replay.last_received,
-                "registrar": replay.state.registrar}
-    for column, value in expected.items():
-        found = getattr(head, column)
-        if found != value:
-            shown = (value.hex(), found.hex()) if isinstance(value, bytes) else (value, found)
-            raise VerificationError(f"head row {column} expected {shown[0]}, found {shown[1]}",
-                                    code="verify.row_head")
+            raise VerificationError(f"{what} {column} expected {shown[0]}, found {shown[1]}", code=code, index=index)
 
 
 def _compare_state(session: Session, replay: Replay) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
@@ -45,7 +46,6 @@ def initialise(settings: Settings, clock: Callable[[], datetime]) -> tuple[Autho
     database belongs to another ledger or operator key.
     """
     if settings.database_url.startswith("sqlite:///"):
-        from pathlib import Path
         Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     upgrade_database(settings.database_url)
     keys = load_authority_keys(settings, create=True)
