@@ -44,7 +44,7 @@ class BenchPolicy:
     def handles(self, statement_type: str) -> bool:
         return statement_type.startswith("bench.")
 
-    def check(self, session: Session, statement: Any, index: int) -> None:
+    def check(self, session: Session, statement: Any, index: int, received: Any) -> None:
         if not isinstance(statement.body, dict):  # pragma: no cover - parse_statement already guarantees it
             from ledger import StatementError
             raise StatementError("bench statements have object bodies", code="bench.body")

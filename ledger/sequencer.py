@@ -72,12 +72,13 @@ class DomainPolicy(Protocol):
     """Rules for statement types outside ``ledger.*``, supplied by the domain layer.
 
     ``check`` runs under the sequencing lock before the entry is written and raises a :class:`LedgerError`
-    subclass to refuse; ``record`` runs after the entry rows are inserted, in the same transaction.
+    subclass to refuse (it gets the batch's receive time, the clock domain rules such as expiry use); ``record``
+    runs after the entry rows are inserted, in the same transaction.
     """
 
     def handles(self, statement_type: str) -> bool: ...
 
-    def check(self, session: Session, statement: Statement, index: int) -> None: ...
+    def check(self, session: Session, statement: Statement, index: int, received: datetime) -> None: ...
 
     def record(self, session: Session, statement: Statement, index: int) -> None: ...
 
@@ -205,7 +206,7 @@ def sequence_statements(session: Session, prepared: Sequence[Prepared], *, confi
                 if policy is None or not policy.handles(statement.type):
                     raise StatementError(f"statement type {statement.type} is not accepted by this ledger",
                                          code="statement.unknown_type")
-                policy.check(session, statement, next_index)
+                policy.check(session, statement, next_index, received_at)
         except LedgerError as exc:
             state.rollback_item()
             result.error = exc

@@ -12,6 +12,7 @@ from alembic import context  # noqa: E402
 
 from ledger.db import Base, make_engine  # noqa: E402
 import ledger.models  # noqa: E402,F401  (registers the ledger tables)
+import trace.models  # noqa: E402,F401  (registers the traceability tables)
 
 target_metadata = Base.metadata
 

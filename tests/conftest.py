@@ -21,6 +21,7 @@ from ledger.db import Base, make_engine, make_session_factory
 from trace.authority import AuthorityKeys, ledger_config, load_authority_keys
 from trace.ledger_service import StatementWriter, append
 from trace.migrate import upgrade_database
+import trace.models  # noqa: F401  (registers the traceability tables for reset_postgres)
 from trace.settings import Settings
 
 POSTGRES_URL = os.environ.get("TRACE_TEST_DATABASE_URL", "")
@@ -140,7 +141,7 @@ class AcceptTestEvents:
     def handles(self, statement_type: str) -> bool:
         return statement_type.startswith("test.")
 
-    def check(self, session: Session, statement: Any, index: int) -> None:
+    def check(self, session: Session, statement: Any, index: int, received: Any) -> None:
         from ledger import StatementError
         if statement.body.get("refuse"):
             raise StatementError("test policy refuses this statement", code="test.refused")

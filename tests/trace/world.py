@@ -1,0 +1,131 @@
+"""A small world for traceability tests: enterprises registered by the registrar with their own keys, and
+helpers that sign statements with correct links, expect acceptance, or expect a refusal with a given code and
+prove that the refusal changed nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger import BatchRefused, Signer
+from ledger.keys import encode_public_key
+from ledger.models import BatchHead, Entry
+from tests.conftest import LedgerHarness
+from trace.identifiers import gs1_check_digit, uscc_check_character
+from trace.ledger_service import StatementWriter
+from trace.policy import TracePolicy
+from trace.store import compare_state, dump_book, dump_tables, replay_ledger
+
+COMMITMENT = hashlib.sha256("信用承诺书 v1".encode()).hexdigest()
+CHINA = timezone(timedelta(hours=8))
+CERT = hashlib.sha256(b"certificate scan").hexdigest()
+
+
+def credit_code(region: str, serial: int, kind: str = "91") -> str:
+    """A valid unified social credit code in ``region`` (6 digits)."""
+    body = f"{kind}{region}{serial:09d}"
+    return body + uscc_check_character(body)
+
+
+def gtin(company: str, item: int) -> str:
+    body = f"{company}{item:0{12 - len(company)}d}"
+    return "0" + body + gs1_check_digit("0" + body)
+
+
+def sscc(serial: int) -> str:
+    body = f"0695000{serial:010d}"
+    return body + gs1_check_digit(body)
+
+
+def lot(gtin14: str, lot_number: str) -> str:
+    return f"01/{gtin14}/10/{lot_number}"
+
+
+@dataclass
+class Actor:
+    code: str
+    signer: Signer
+
+
+class World:
+    def __init__(self, harness: LedgerHarness, start: datetime | None = None) -> None:
+        self.harness = harness
+        self.now = start or datetime.now(UTC)
+
+    def time(self) -> datetime:
+        return self.now.astimezone(CHINA).replace(microsecond=0)
+
+    # -- building statements ---------------------------------------------------------------------------------
+
+    def links(self, refs: list[str]) -> dict[str, str | None]:
+        with self.harness.sessions() as session:
+            heads = {row.ref: row.statement_hash.hex()
+                     for row in session.scalars(select(BatchHead).where(BatchHead.ref.in_(refs)))}
+        return {ref: heads.get(ref) for ref in refs}
+
+    def sign(self, signer: Signer, type_: str, body: dict[str, Any], touches: list[str] = ()) -> dict[str, Any]:
+        writer = self.harness.writer(signer)
+        return writer.sign(type_, body, self.time(), links=self.links(list(touches)))
+
+    def act(self, signer: Signer, type_: str, body: dict[str, Any], touches: list[str] = ()) -> int:
+        """Submit one statement that must be accepted; returns its entry index."""
+        results = self.harness.append([self.sign(signer, type_, body, touches)], policy=TracePolicy())
+        assert results[0].error is None, results[0].error
+        assert results[0].index is not None
+        return results[0].index
+
+    def refuse(self, signer: Signer, type_: str, body: dict[str, Any], touches: list[str], code: str) -> str:
+        """Submit one statement that must be refused with ``code``; prove the ledger and state are unchanged."""
+        before_size, before_state = self.ledger_size(), self.state()
+        with pytest.raises(BatchRefused) as refused:
+            self.harness.append([self.sign(signer, type_, body, touches)], policy=TracePolicy())
+        error = refused.value.results[0].error
+        assert error is not None and error.code == code, error
+        assert self.ledger_size() == before_size
+        assert self.state() == before_state
+        return error.message
+
+    # -- registry --------------------------------------------------------------------------------------------
+
+    def enterprise(self, code: str, roles: list[str], name: str, *, seed: int = 0, **extra: Any) -> Actor:
+        signer = Signer.from_seed(code, hashlib.sha256(f"{code}/{seed}".encode()).digest())
+        registrar = self.harness.keys.registrar
+        body = {"credit_code": code, "name": name, "roles": roles, "commitment_sha256": COMMITMENT,
+                "locations": [{"id": "main", "name": f"{name} site", "address": "Fuzhou"}], **extra}
+        writer = self.harness.writer(registrar)
+        envelopes = [writer.sign("trace.enterprise.register", body, self.time()),
+                     writer.sign("ledger.key.add", {"subject": code, "public_key": encode_public_key(signer.public_key),
+                                                    "label": "test"}, self.time())]
+        results = self.harness.append(envelopes, policy=TracePolicy())
+        assert all(result.error is None for result in results), results
+        return Actor(code, signer)
+
+    def registrar_act(self, type_: str, body: dict[str, Any], touches: list[str] = ()) -> int:
+        return self.act(self.harness.keys.registrar, type_, body, touches)
+
+    def product(self, owner: Actor, gtin14: str, name: str, category: str, **extra: Any) -> None:
+        self.act(owner.signer, "trace.product.define",
+                 {"gtin": gtin14, "name": name, "category": category, "spec": "standard", **extra})
+
+    # -- observing -------------------------------------------------------------------------------------------
+
+    def ledger_size(self) -> int:
+        with self.harness.sessions() as session:
+            return session.scalar(select(func.count()).select_from(Entry)) or 0
+
+    def state(self) -> dict[str, set[tuple[Any, ...]]]:
+        with self.harness.sessions() as session:
+            return dump_tables(session)
+
+    def assert_rebuild_matches(self) -> None:
+        with self.harness.sessions() as session:
+            difference = compare_state(dump_tables(session), dump_book(replay_ledger(session)))
+        assert difference.empty, difference
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

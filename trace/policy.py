@@ -1,0 +1,39 @@
+"""The traceability rules as the sequencer's domain policy: one instance per append call.
+
+``check`` applies each statement to a book backed by the sequencing session (records load on first use, the
+batch's earlier statements are visible to later ones, a refused statement leaves nothing behind); ``record``
+writes the book's changes after the ledger rows, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ledger import Statement
+from ledger.models import LedgerHead
+
+from .book import Book
+from .rules import apply_event, handles
+from .store import SessionSource, write_changes
+
+
+class TracePolicy:
+    def __init__(self) -> None:
+        self._book: Book | None = None
+        self._registrar = ""
+
+    def handles(self, statement_type: str) -> bool:
+        return handles(statement_type)
+
+    def check(self, session: Session, statement: Statement, index: int, received: datetime) -> None:
+        if self._book is None:
+            head = session.get(LedgerHead, 1)
+            self._registrar = head.registrar or "" if head is not None else ""
+            self._book = Book(SessionSource(session))
+        apply_event(self._book, statement, index, received, registrar=self._registrar)
+
+    def record(self, session: Session, statement: Statement, index: int) -> None:
+        if self._book is not None:
+            write_changes(session, self._book)

@@ -1,0 +1,228 @@
+"""The derived traceability state, as immutable records: one dataclass per table, fields named as columns.
+
+Every value is a string, an integer or ``None`` (lists and objects are canonical JSON text), so a record is the
+same whether it was built by the live sequencer, read back from the database, or produced by a replay of the
+ledger; ``rebuild-state`` compares them field by field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, TypeVar
+
+Key = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Base of the state records. ``TABLE`` names the table; ``KEY`` the primary-key fields, in order."""
+
+    TABLE: ClassVar[str] = ""
+    KEY: ClassVar[tuple[str, ...]] = ()
+    #: Insert-only tables are history: never changed afterwards and never rolled back by a correction.
+    HISTORY: ClassVar[bool] = False
+
+    @property
+    def key(self) -> Key:
+        return tuple(getattr(self, name) for name in self.KEY)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class EnterpriseRecord(Record):
+    TABLE: ClassVar[str] = "trace_enterprises"
+    KEY: ClassVar[tuple[str, ...]] = ("credit_code",)
+    credit_code: str
+    name: str
+    name_en: str
+    roles: str
+    region: str
+    status: str
+    status_reason: str
+    status_index: int
+    registered_index: int
+    check_override: str | None
+    commitment_sha256: str
+    locations: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord(Record):
+    TABLE: ClassVar[str] = "trace_products"
+    KEY: ClassVar[tuple[str, ...]] = ("gtin",)
+    gtin: str
+    owner: str
+    name: str
+    name_en: str
+    category: str
+    spec: str
+    approval_number: str | None
+    drug_prefix: str | None
+    defined_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord(Record):
+    """A lot (GTIN + lot) or a logistic unit (SSCC). ``outstanding`` is what still exists anywhere: held, in
+    transit or packed in a logistic unit."""
+
+    TABLE: ClassVar[str] = "trace_batches"
+    KEY: ClassVar[tuple[str, ...]] = ("ref",)
+    ref: str
+    kind: str
+    gtin: str | None
+    lot: str | None
+    sscc: str | None
+    unit: str
+    quantity: str
+    outstanding: str
+    creator: str
+    created_index: int
+    last_index: int
+    produced_on: str | None
+    expires_on: str | None
+    origin: str
+    certificates: str
+    status: str
+    inspection: str | None
+    inspection_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldingRecord(Record):
+    TABLE: ClassVar[str] = "trace_holdings"
+    KEY: ClassVar[tuple[str, ...]] = ("ref", "holder")
+    ref: str
+    holder: str
+    quantity: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentRecord(Record):
+    TABLE: ClassVar[str] = "trace_shipments"
+    KEY: ClassVar[tuple[str, ...]] = ("shipper", "shipment_id")
+    shipper: str
+    shipment_id: str
+    ref: str
+    receiver: str
+    quantity: str
+    unit: str
+    status: str
+    ship_index: int
+    receive_index: int | None
+    received_quantity: str | None
+    carrier: str | None
+    units: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRecord(Record):
+    """A serialised unit (GTIN + serial, or a 20-digit drug traceability code) within a batch."""
+
+    TABLE: ClassVar[str] = "trace_units"
+    KEY: ClassVar[tuple[str, ...]] = ("unit_id",)
+    unit_id: str
+    ref: str
+    holder: str
+    status: str
+    sold_count: int
+    first_sold_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentRecord(Record):
+    """A quantity of a batch packed in a logistic unit (SSCC)."""
+
+    TABLE: ClassVar[str] = "trace_contents"
+    KEY: ClassVar[tuple[str, ...]] = ("container", "ref")
+    container: str
+    ref: str
+    quantity: str
+
+
+@dataclass(frozen=True, slots=True)
+class RecallRecord(Record):
+    """A batch under recall: directly (``source_ref == ref``) or inherited from an upstream batch."""
+
+    TABLE: ClassVar[str] = "trace_recalls"
+    KEY: ClassVar[tuple[str, ...]] = ("ref", "recall_index")
+    ref: str
+    recall_index: int
+    source_ref: str
+    issuer: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord(Record):
+    """One accepted domain statement: what the public page and the provenance queries show. ``undo`` holds the
+    prior values of the records it changed, so a correction can restore them exactly."""
+
+    TABLE: ClassVar[str] = "trace_events"
+    KEY: ClassVar[tuple[str, ...]] = ("entry_index",)
+    entry_index: int
+    type: str
+    actor: str
+    time: str
+    location: str | None
+    refs: str
+    summary: str
+    undo: str
+    corrected_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeRecord(Record):
+    """Provenance: ``child`` was made from (transform) or packed with (aggregate) ``parent``."""
+
+    TABLE: ClassVar[str] = "trace_edges"
+    KEY: ClassVar[tuple[str, ...]] = ("parent", "child", "entry_index")
+    HISTORY: ClassVar[bool] = True
+    parent: str
+    child: str
+    entry_index: int
+    kind: str
+    quantity: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchEventRecord(Record):
+    TABLE: ClassVar[str] = "trace_batch_events"
+    KEY: ClassVar[tuple[str, ...]] = ("ref", "entry_index")
+    HISTORY: ClassVar[bool] = True
+    ref: str
+    entry_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRecord(Record):
+    """A risk signal raised by an accepted event: a drug box sold twice, a cold-chain excursion, a short receipt."""
+
+    TABLE: ClassVar[str] = "trace_flags"
+    KEY: ClassVar[tuple[str, ...]] = ("entry_index", "code", "subject")
+    HISTORY: ClassVar[bool] = True
+    entry_index: int
+    code: str
+    subject: str
+    detail: str
+
+
+RECORD_TYPES: tuple[type[Record], ...] = (
+    EnterpriseRecord, ProductRecord, BatchRecord, HoldingRecord, ShipmentRecord, UnitRecord, ContentRecord,
+    RecallRecord, EventRecord, EdgeRecord, BatchEventRecord, FlagRecord)
+BY_TABLE: dict[str, type[Record]] = {cls.TABLE: cls for cls in RECORD_TYPES}
+
+R = TypeVar("R", bound=Record)
+
+
+def record_from_dict(cls: type[R], data: dict[str, Any]) -> R:
+    """Build a record from a row or a JSON object with exactly the record's fields."""
+    return cls(**{field.name: data[field.name] for field in fields(cls)})
+
+
+def to_json(value: Any) -> str:
+    """Canonical JSON text for record fields that hold lists or objects (sorted keys, no spaces, UTF-8)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,121 @@
+"""Applying one domain statement to the traceability state: the dispatcher shared by the live sequencer (through
+:class:`trace.policy.TracePolicy`), ``rebuild-state`` and the verifier's custody replay, plus corrections.
+
+:func:`apply_event` either applies every effect of the statement or raises a :class:`DomainError` (or another
+:class:`ledger.LedgerError`) and leaves the book unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+
+from ledger import Statement, StatementError
+
+from . import custody, registry
+from .body import Body
+from .book import Book
+from .context import Context
+from .errors import CustodyError, DomainError
+from .records import BY_TABLE, BatchRecord, EventRecord, Record, record_from_dict, to_json
+
+CORRECT = "trace.correct"
+
+HANDLERS: dict[str, Callable[[Context], None]] = {
+    registry.ENTERPRISE_REGISTER: registry.register_enterprise,
+    registry.ENTERPRISE_UPDATE: registry.update_enterprise,
+    registry.ENTERPRISE_STATUS: registry.set_enterprise_status,
+    registry.PRODUCT_DEFINE: registry.define_product,
+    custody.COMMISSION: custody.commission,
+    custody.SHIP: custody.ship,
+    custody.RECEIVE: custody.receive,
+    custody.TRANSFORM: custody.transform,
+    custody.AGGREGATE: custody.aggregate,
+    custody.DISAGGREGATE: custody.disaggregate,
+    custody.SELL: custody.sell,
+    custody.INSPECT: custody.inspect,
+    custody.RECALL: custody.recall,
+    custody.DESTROY: custody.destroy,
+    custody.SENSOR: custody.record_sensor,
+}
+EVENT_TYPES = frozenset(HANDLERS) | {CORRECT}
+REGISTRY_TYPES = frozenset({registry.ENTERPRISE_REGISTER, registry.ENTERPRISE_UPDATE, registry.ENTERPRISE_STATUS,
+                            registry.PRODUCT_DEFINE})
+
+
+def handles(statement_type: str) -> bool:
+    """Whether ``statement_type`` is a traceability statement this module applies."""
+    return statement_type in EVENT_TYPES
+
+
+def apply_event(book: Book, statement: Statement, index: int, received: datetime, *, registrar: str) -> None:
+    """Check ``statement`` (already accepted by the ledger rules) as entry ``index`` and record its effects.
+
+    Raises :class:`DomainError` subclasses with stable codes, or :class:`StatementError`
+    (``statement.unknown_type``); on any error the book is unchanged.
+    """
+    handler = _correct if statement.type == CORRECT else HANDLERS.get(statement.type)
+    if handler is None:
+        raise StatementError(f"statement type {statement.type} is not a traceability event",
+                             code="statement.unknown_type")
+    book.begin()
+    try:
+        ctx = Context(book, statement, index, received, registrar)
+        handler(ctx)
+        ctx.finish_links()
+        undo = [[cls.TABLE, list(key), None if prior is None else prior.to_dict()]
+                for cls, key, prior in book.priors() if not cls.HISTORY and cls is not EventRecord]
+        book.put(EventRecord(entry_index=index, type=statement.type, actor=statement.author, time=statement.time,
+                             location=ctx.location, refs=to_json(sorted(ctx.touched)), summary=to_json(ctx.summary),
+                             undo=to_json(undo), corrected_by=None))
+    except BaseException:
+        book.rollback()
+        raise
+    book.commit()
+
+
+def _correct(ctx: Context) -> None:
+    """Declare an earlier custody event erroneous (CBV error declaration) and restore the state it changed.
+
+    Allowed for the event's author or the registrar, once, and only while the event is still the latest on every
+    batch it touched, so restoring its priors cannot undo anything that came after. The corrected event stays in
+    the ledger and on every public page, marked as corrected; the corrective event follows as a new statement.
+    """
+    body = Body(ctx.statement.body, "body", {"entry", "reason"})
+    target_index = body.integer("entry")
+    reason = body.required_text("reason", 500)
+    target = ctx.book.get(EventRecord, target_index)
+    if target is None:
+        raise DomainError(f"entry {target_index} is not a traceability event", code="correct.unknown_entry")
+    if target.type == CORRECT or target.type in REGISTRY_TYPES:
+        raise DomainError(f"a {target.type} event cannot be corrected this way", code="correct.not_correctable")
+    if target.corrected_by is not None:
+        raise DomainError(f"entry {target_index} was already corrected by entry {target.corrected_by}",
+                          code="correct.already_corrected")
+    if target.actor != ctx.actor and not ctx.is_registrar:
+        raise CustodyError(f"only {target.actor} or the registrar may correct entry {target_index}",
+                           code="correct.not_author")
+    if not ctx.is_registrar:
+        ctx.acting_enterprise()
+    refs: list[str] = json.loads(target.refs)
+    for ref in refs:
+        batch = ctx.book.get(BatchRecord, ref)
+        if batch is None or batch.last_index != target_index:
+            latest = None if batch is None else batch.last_index
+            raise CustodyError(f"entry {target_index} is no longer the latest event of batch {ref} (entry {latest} "
+                               "is); record a compensating event instead", code="correct.not_latest")
+    for table, key, prior in json.loads(target.undo):
+        cls: type[Record] = BY_TABLE[table]
+        if prior is not None:
+            ctx.book.put(record_from_dict(cls, prior))
+        elif cls is BatchRecord:
+            current = ctx.book.get(BatchRecord, *key)
+            assert current is not None
+            ctx.book.put(replace(current, status="voided", outstanding="0"))
+        else:
+            ctx.book.delete(cls, *key)
+    ctx.book.put(replace(target, corrected_by=ctx.index))
+    ctx.touched.update(refs)
+    ctx.summary = {"entry": target_index, "type": target.type, "reason": reason}
