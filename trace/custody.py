@@ -75,7 +75,7 @@ def commission(ctx: Context) -> None:
     origin = _origin(body)
     ref = lot_ref(product.gtin, lot)
     _new_batch_ref(ctx, ref)
-    serials = _units(ctx, body, product, ref, quantity, unit)
+    serials = _units(body, product, quantity, unit)
     ctx.book.put(BatchRecord(
         ref=ref, kind="lot", gtin=product.gtin, lot=lot, sscc=None, unit=unit, quantity=format_quantity(quantity),
         outstanding=format_quantity(quantity), creator=ctx.actor, created_index=ctx.index, last_index=ctx.index,
@@ -84,7 +84,7 @@ def commission(ctx: Context) -> None:
         status="active", inspection=None, inspection_index=None))
     ctx.give(ref, ctx.actor, quantity)
     for serial in serials:
-        ctx.book.put(UnitRecord(serial, ref, ctx.actor, "active", 0, None))
+        ctx.book.put(UnitRecord(ref, serial, ctx.actor, "active", 0, None))
     ctx.summary = {"batch": ref, "quantity": format_quantity(quantity), "unit": unit,
                    "activity": body.choice("activity", {"harvest", "slaughter", "produce", "pack"})
                    if body.has("activity") else "produce", "units": len(serials)}
@@ -110,12 +110,12 @@ def ship(ctx: Context) -> None:
         ctx.refuse_if_blocked(batch, f"shipped to {receiver.credit_code}, a retailer or caterer")
     if ctx.book.get(ShipmentRecord, ctx.actor, shipment_id) is not None:
         raise DomainError(f"{ctx.actor} already used shipment id {shipment_id}", code="shipment.exists")
-    serials = _held_units(ctx, body, batch, quantity)
     ctx.take(batch.ref, ctx.actor, quantity)
+    moving = _units_moved(ctx, body.strings("units", MAX_UNITS, 64, optional=True), batch, quantity)
     ctx.book.put(ShipmentRecord(
         shipper=ctx.actor, shipment_id=shipment_id, ref=batch.ref, receiver=receiver.credit_code,
         quantity=format_quantity(quantity), unit=batch.unit, status="in_transit", ship_index=ctx.index,
-        receive_index=None, received_quantity=None, carrier=carrier, units=to_json(serials)))
+        receive_index=None, received_quantity=None, carrier=carrier, units=to_json([unit.unit_id for unit in moving])))
     ctx.summary = {"batch": batch.ref, "quantity": format_quantity(quantity), "unit": batch.unit,
                    "to": receiver.credit_code, "shipment_id": shipment_id, "carrier": carrier}
 
@@ -144,7 +144,7 @@ def receive(ctx: Context) -> None:
                            f"{format_quantity(quantity)}", code="custody.over_quantity")
     discrepancy = body.text("discrepancy", 500, optional=True)
     shipped_units: list[str] = json.loads(shipment.units)
-    missing = set(body.strings("missing_units", MAX_UNITS, optional=True))
+    missing = {_unit_id(batch, value) for value in body.strings("missing_units", MAX_UNITS, 64, optional=True)}
     if quantity < shipped:
         if discrepancy is None:
             raise CustodyError(f"receiving {format_quantity(quantity)} of {shipment.quantity} shipped needs a "
@@ -164,10 +164,10 @@ def receive(ctx: Context) -> None:
                                                       "shipped": shipment.quantity,
                                                       "received": format_quantity(quantity),
                                                       "discrepancy": discrepancy})
-    for serial in shipped_units:
-        unit = ctx.book.get(UnitRecord, serial)
+    for unit_id in shipped_units:
+        unit = ctx.book.get(UnitRecord, batch.ref, unit_id)
         assert unit is not None
-        ctx.book.put(replace(unit, holder=ctx.actor, status="lost" if serial in missing else unit.status))
+        ctx.book.put(replace(unit, holder=ctx.actor, status="lost" if unit_id in missing else unit.status))
     ctx.book.put(replace(shipment, status="received", receive_index=ctx.index,
                          received_quantity=format_quantity(quantity)))
     ctx.summary = {"batch": batch.ref, "quantity": format_quantity(quantity), "unit": batch.unit,
@@ -188,8 +188,9 @@ def transform(ctx: Context) -> None:
     if kind == "merge" and (len(inputs) < 2 or len(outputs) != 1):
         raise BodyError("a merge has at least two inputs and one output", code="body.transform")
     consumed: list[tuple[BatchRecord, Decimal]] = []
+    consumed_units: dict[str, list[str]] = {}
     for position, item in enumerate(inputs):
-        entry = Body(item, f"body.inputs[{position}]", {"batch", "quantity"})
+        entry = Body(item, f"body.inputs[{position}]", {"batch", "quantity"}, {"units"})
         batch = ctx.batch(entry.required_text("batch", 256))
         if any(batch.ref == earlier.ref for earlier, _ in consumed):
             raise BodyError(f"batch {batch.ref} is listed twice in inputs", code="body.duplicate")
@@ -197,6 +198,7 @@ def transform(ctx: Context) -> None:
             raise CustodyError(f"{batch.ref} is a logistic unit; disaggregate it first", code="custody.logistic_unit")
         ctx.refuse_if_blocked(batch, "used as an input")
         consumed.append((batch, parse_quantity(entry.raw("quantity"), f"body.inputs[{position}].quantity")))
+        consumed_units[batch.ref] = entry.strings("units", MAX_UNITS, 64, optional=True)
     made: list[BatchRecord] = []
     for position, item in enumerate(outputs):
         made.append(_output(ctx, Body(item, f"body.outputs[{position}]", {"gtin", "lot", "quantity", "unit"},
@@ -211,6 +213,8 @@ def transform(ctx: Context) -> None:
                            f"{format_quantity(total_in)} was consumed", code="custody.output_exceeds_input")
     for batch, amount in consumed:
         ctx.take(batch.ref, ctx.actor, amount)
+        for unit in _units_moved(ctx, consumed_units[batch.ref], batch, amount):
+            ctx.book.put(replace(unit, status="consumed"))
         ctx.reduce_outstanding(batch, amount, ending="depleted")
     for output in made:
         ctx.book.put(output)
@@ -247,7 +251,10 @@ def aggregate(ctx: Context) -> None:
     ctx.give(ref, ctx.actor, Decimal(1))
     for batch, amount in packed:
         ctx.take(batch.ref, ctx.actor, amount)
-        ctx.book.put(ContentRecord(ref, batch.ref, format_quantity(amount)))
+        moving = _units_moved(ctx, [], batch, amount)
+        for unit in moving:
+            ctx.book.put(replace(unit, status="packed"))
+        ctx.book.put(ContentRecord(ref, batch.ref, format_quantity(amount), to_json([u.unit_id for u in moving])))
         ctx.book.put(EdgeRecord(batch.ref, ref, ctx.index, "aggregate", format_quantity(amount)))
         for recall in ctx.recalls(batch.ref):
             if ctx.book.get(RecallRecord, ref, recall.recall_index) is None:
@@ -269,6 +276,10 @@ def disaggregate(ctx: Context) -> None:
     for content in contents:
         ctx.batch(content.ref)
         ctx.give(content.ref, ctx.actor, Decimal(content.quantity))
+        for unit_id in json.loads(content.units):
+            unit = ctx.book.get(UnitRecord, content.ref, unit_id)
+            assert unit is not None
+            ctx.book.put(replace(unit, holder=ctx.actor, status="active"))
         ctx.book.delete(ContentRecord, content.container, content.ref)
     ctx.reduce_outstanding(container, Decimal(1), ending="emptied")
     ctx.summary = {"sscc": container.sscc, "contents": [{"batch": content.ref, "quantity": content.quantity}
@@ -290,26 +301,26 @@ def sell(ctx: Context) -> None:
         raise CustodyError(f"batch {batch.ref} expired on {batch.expires_on}; it may not be sold",
                            code="custody.expired")
     serials = body.strings("units", MAX_UNITS, 64, optional=True)
-    if serials and (batch.unit not in COUNT_UNITS or Decimal(len(serials)) != quantity):
+    if serials and Decimal(len(serials)) != quantity:
         raise CustodyError(f"{len(serials)} units listed for a sale of {format_quantity(quantity)} {batch.unit}",
                            code="custody.unit_count")
+    twice = [unit for unit in _listed_units(ctx, serials, batch) if unit.status == "sold"]
+    resold = {unit.unit_id for unit in twice}
+    fresh = [serial for serial in serials if _unit_id(batch, serial) not in resold]
     ctx.take(batch.ref, ctx.actor, quantity)
+    if fresh or not serials:
+        moving = _units_moved(ctx, fresh, batch, Decimal(len(fresh)) if serials else quantity)
+    else:
+        moving = []
     ctx.reduce_outstanding(batch, quantity, ending="depleted")
-    twice = []
-    for serial in serials:
-        unit = _unit_of(ctx, serial, batch)
-        if unit.status == "sold":
-            twice.append(serial)
-            ctx.flag("unit.sold_twice", serial, {"batch": batch.ref, "first_sold_at": unit.first_sold_index,
-                                                 "first_holder": unit.holder, "seller": ctx.actor})
-            ctx.book.put(replace(unit, sold_count=unit.sold_count + 1))
-            continue
-        if unit.holder != ctx.actor or unit.status != "active":
-            raise CustodyError(f"unit {serial} is {unit.status} with {unit.holder}, not held by {ctx.actor}",
-                               code="custody.not_holder")
+    for unit in twice:
+        ctx.flag("unit.sold_twice", unit.unit_id, {"batch": batch.ref, "first_sold_at": unit.first_sold_index,
+                                                   "first_seller": unit.holder, "seller": ctx.actor})
+        ctx.book.put(replace(unit, sold_count=unit.sold_count + 1))
+    for unit in moving:
         ctx.book.put(replace(unit, status="sold", sold_count=1, first_sold_index=ctx.index))
     ctx.summary = {"batch": batch.ref, "quantity": format_quantity(quantity), "unit": batch.unit,
-                   "units": len(serials), "sold_twice": twice}
+                   "units": len(serials), "sold_twice": sorted(resold)}
 
 
 def inspect(ctx: Context) -> None:
@@ -367,19 +378,17 @@ def destroy(ctx: Context) -> None:
     if batch.kind != "lot":
         raise CustodyError(f"{batch.ref} is a logistic unit; disaggregate it first", code="custody.logistic_unit")
     quantity = parse_quantity(body.raw("quantity"), "body.quantity")
-    serials = _held_units(ctx, body, batch, quantity)
     ctx.take(batch.ref, ctx.actor, quantity)
+    moving = _units_moved(ctx, body.strings("units", MAX_UNITS, 64, optional=True), batch, quantity)
     ctx.reduce_outstanding(batch, quantity, ending="destroyed")
-    for serial in serials:
-        unit = ctx.book.get(UnitRecord, serial)
-        assert unit is not None
+    for unit in moving:
         ctx.book.put(replace(unit, status="destroyed"))
     ctx.summary = {"batch": batch.ref, "quantity": format_quantity(quantity), "unit": batch.unit,
                    "reason": body.required_text("reason", 500)}
 
 
 def record_sensor(ctx: Context) -> None:
-    """Cold-chain readings by the holder, or by the shipper or carrier of a shipment of the batch in transit.
+    """Cold-chain readings by the holder, or by the shipper, carrier or addressee of a shipment in transit.
     A reading outside [minimum, maximum] raises a ``sensor.excursion`` flag."""
     body = Body(ctx.statement.body, "body", {"batch", "measurement", "uom", "readings"},
                 {"minimum", "maximum", "shipment", "device"})
@@ -389,7 +398,7 @@ def record_sensor(ctx: Context) -> None:
         key = body.child("shipment", {"from", "id"})
         shipment = ctx.book.get(ShipmentRecord, key.required_text("from", 18), key.required_text("id", 64))
         if (shipment is None or shipment.ref != batch.ref or shipment.status != "in_transit"
-                or ctx.actor not in {shipment.shipper, shipment.carrier}):
+                or ctx.actor not in {shipment.shipper, shipment.carrier, shipment.receiver}):
             raise CustodyError(f"{ctx.actor} has no shipment of {batch.ref} in transit to report on",
                                code="custody.not_holder")
     elif ctx.held(batch.ref, actor.credit_code) == ZERO:
@@ -487,7 +496,7 @@ def _origin(body: Body) -> str:
     return to_json(out)
 
 
-def _units(ctx: Context, body: Body, product: ProductRecord, ref: str, quantity: Decimal, unit: str) -> list[str]:
+def _units(body: Body, product: ProductRecord, quantity: Decimal, unit: str) -> list[str]:
     """Serial numbers (as ``01/{GTIN}/21/{serial}``) or 20-digit drug traceability codes of a new lot."""
     values = body.strings("units", MAX_UNITS, 64, optional=True)
     if not values:
@@ -505,38 +514,54 @@ def _units(ctx: Context, body: Body, product: ProductRecord, ref: str, quantity:
             if product.drug_prefix is not None and code.product_prefix != product.drug_prefix:
                 raise CustodyError(f"drug code {value} belongs to product prefix {code.product_prefix}, not "
                                    f"{product.drug_prefix}", code="unit.product_mismatch")
-            unit_id = value
-        elif _SERIAL.fullmatch(value):
-            unit_id = f"01/{product.gtin}/21/{value}"
-        else:
+        elif not _SERIAL.fullmatch(value):
             raise BodyError(f"body.units[{position}] {value!r} is not a serial number", code="body.serial")
-        if ctx.book.get(UnitRecord, unit_id) is not None:
-            raise DomainError(f"unit {unit_id} already exists", code="unit.exists")
-        out.append(unit_id)
+        out.append(_unit_id_for(product.gtin, value))
     return out
 
 
-def _unit_of(ctx: Context, value: str, batch: BatchRecord) -> UnitRecord:
-    unit_id = value if value.isdigit() else f"01/{batch.gtin}/21/{value}"
-    unit = ctx.book.get(UnitRecord, unit_id)
-    if unit is None or unit.ref != batch.ref:
-        raise CustodyError(f"unit {value} is not part of batch {batch.ref}", code="unit.unknown")
-    return unit
+def _unit_id_for(gtin: str, value: str) -> str:
+    """A unit's id: a 20-digit drug traceability code as it is, otherwise ``01/{GTIN}/21/{serial}``."""
+    return value if value.isdigit() and len(value) == 20 else f"01/{gtin}/21/{value}"
 
 
-def _held_units(ctx: Context, body: Body, batch: BatchRecord, quantity: Decimal) -> list[str]:
-    serials = body.strings("units", MAX_UNITS, 64, optional=True)
-    if serials and Decimal(len(serials)) != quantity:
-        raise CustodyError(f"{len(serials)} units listed for {format_quantity(quantity)} {batch.unit}",
-                           code="custody.unit_count")
+def _unit_id(batch: BatchRecord, value: str) -> str:
+    return _unit_id_for(batch.gtin or "", value)
+
+
+def _listed_units(ctx: Context, serials: list[str], batch: BatchRecord) -> list[UnitRecord]:
     out = []
     for serial in serials:
-        unit = _unit_of(ctx, serial, batch)
-        if unit.holder != ctx.actor or unit.status != "active":
-            raise CustodyError(f"unit {serial} is {unit.status} with {unit.holder}, not held by {ctx.actor}",
-                               code="custody.not_holder")
-        out.append(unit.unit_id)
+        unit = ctx.book.get(UnitRecord, batch.ref, _unit_id(batch, serial))
+        if unit is None:
+            raise CustodyError(f"unit {serial} is not part of batch {batch.ref}", code="unit.unknown")
+        out.append(unit)
     return out
+
+
+def _units_moved(ctx: Context, serials: list[str], batch: BatchRecord, quantity: Decimal) -> list[UnitRecord]:
+    """The serialised units that leave the actor's hands with ``quantity`` of ``batch``: the listed ones, or,
+    when none are listed, every unit the actor holds, which must then be exactly ``quantity``."""
+    units = ctx.book.prefix(UnitRecord, batch.ref)
+    if not units:
+        if serials:
+            raise CustodyError(f"batch {batch.ref} has no serialised units", code="unit.unknown")
+        return []
+    if not serials:
+        held = [unit for unit in units if unit.holder == ctx.actor and unit.status == "active"]
+        if Decimal(len(held)) != quantity:
+            raise CustodyError(f"batch {batch.ref} is serialised and {ctx.actor} holds {len(held)} units of it: "
+                               f"list the {format_quantity(quantity)} units that move", code="custody.units_required")
+        return held
+    if Decimal(len(serials)) != quantity:
+        raise CustodyError(f"{len(serials)} units listed for {format_quantity(quantity)} {batch.unit}",
+                           code="custody.unit_count")
+    listed = _listed_units(ctx, serials, batch)
+    for unit in listed:
+        if unit.holder != ctx.actor or unit.status != "active":
+            raise CustodyError(f"unit {unit.unit_id} is {unit.status} with {unit.holder}, not held by {ctx.actor}",
+                               code="custody.not_holder")
+    return listed
 
 
 def _decimal(value: object, field: str) -> Decimal:

@@ -119,9 +119,10 @@ class Shipment(Base):
 
 class Unit(Base):
     __tablename__ = UnitRecord.TABLE
+    __table_args__ = (Index("ix_trace_units_unit_id", "unit_id"),)
 
+    ref: Mapped[str] = mapped_column(_REF, primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    ref: Mapped[str] = mapped_column(_REF, index=True)
     holder: Mapped[str] = mapped_column(_CODE)
     status: Mapped[str] = mapped_column(String(12))
     sold_count: Mapped[int] = mapped_column(Integer)
@@ -134,6 +135,7 @@ class Content(Base):
     container: Mapped[str] = mapped_column(_REF, primary_key=True)
     ref: Mapped[str] = mapped_column(_REF, primary_key=True)
     quantity: Mapped[str] = mapped_column(_QTY)
+    units: Mapped[str] = mapped_column(Text)
 
 
 class Recall(Base):

@@ -120,12 +120,13 @@ class ShipmentRecord(Record):
 
 @dataclass(frozen=True, slots=True)
 class UnitRecord(Record):
-    """A serialised unit (GTIN + serial, or a 20-digit drug traceability code) within a batch."""
+    """A serialised unit (GTIN + serial, or a 20-digit drug traceability code) within a batch. ``holder`` is who
+    has it while ``status`` is active; a packed unit travels inside a logistic unit."""
 
     TABLE: ClassVar[str] = "trace_units"
-    KEY: ClassVar[tuple[str, ...]] = ("unit_id",)
-    unit_id: str
+    KEY: ClassVar[tuple[str, ...]] = ("ref", "unit_id")
     ref: str
+    unit_id: str
     holder: str
     status: str
     sold_count: int
@@ -141,6 +142,7 @@ class ContentRecord(Record):
     container: str
     ref: str
     quantity: str
+    units: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-21 13:51:33.463199
+Create Date: 2026-11-21
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ def upgrade() -> None:
     sa.Column('container', sa.String(length=256), nullable=False),
     sa.Column('ref', sa.String(length=256), nullable=False),
     sa.Column('quantity', sa.String(length=24), nullable=False),
+    sa.Column('units', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('container', 'ref', name=op.f('pk_trace_contents'))
     )
     op.create_table('trace_edges',
@@ -146,16 +147,16 @@ def upgrade() -> None:
         batch_op.create_index('ix_trace_shipments_ref', ['ref'], unique=False)
 
     op.create_table('trace_units',
-    sa.Column('unit_id', sa.String(length=64), nullable=False),
     sa.Column('ref', sa.String(length=256), nullable=False),
+    sa.Column('unit_id', sa.String(length=64), nullable=False),
     sa.Column('holder', sa.String(length=18), nullable=False),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('sold_count', sa.Integer(), nullable=False),
     sa.Column('first_sold_index', sa.BigInteger(), nullable=True),
-    sa.PrimaryKeyConstraint('unit_id', name=op.f('pk_trace_units'))
+    sa.PrimaryKeyConstraint('ref', 'unit_id', name=op.f('pk_trace_units'))
     )
     with op.batch_alter_table('trace_units', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_trace_units_ref'), ['ref'], unique=False)
+        batch_op.create_index('ix_trace_units_unit_id', ['unit_id'], unique=False)
 
     op.create_table('trace_events',
     sa.Column('entry_index', sa.BigInteger(), autoincrement=False, nullable=False),
@@ -181,7 +182,7 @@ def downgrade() -> None:
 
     op.drop_table('trace_events')
     with op.batch_alter_table('trace_units', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_trace_units_ref'))
+        batch_op.drop_index('ix_trace_units_unit_id')
 
     op.drop_table('trace_units')
     with op.batch_alter_table('trace_shipments', schema=None) as batch_op:
