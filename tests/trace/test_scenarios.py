@@ -173,3 +173,60 @@ def test_serialised_drug_through_a_pallet_and_a_box_sold_twice(harness: LedgerHa
     assert units[boxes[0]] == (pharmacy.code, "sold", 2)
     assert units[boxes[3]] == (other.code, "active", 0)
     world.assert_rebuild_matches()
+
+
+def test_trace_back_and_forward_through_a_merge_and_a_pallet(harness: LedgerHarness) -> None:
+    world = World(harness)
+    farm_a = world.enterprise(credit_code("350121", 41, "93"), ["producer"], "甲合作社")
+    farm_b = world.enterprise(credit_code("350122", 42, "93"), ["producer"], "乙合作社")
+    packer = world.enterprise(credit_code("350102", 43), ["processor", "wholesaler"], "鲜切配送中心")
+    shop = world.enterprise(credit_code("350103", 44), ["retailer"], "社区超市")
+    tea, blend = gtin("695005", 1), gtin("695005", 2)
+    world.product(farm_a, tea, "乌龙茶毛茶", "farm")
+    world.product(packer, blend, "拼配乌龙茶 250g", "farm")
+    certificate = [{"kind": "compliance_promise", "sha256": CERT}]
+    sources = []
+    for farm, lot_number in ((farm_a, "A1"), (farm_b, "B1")):
+        ref = lot(tea, lot_number)
+        world.act(farm.signer, "trace.commission", {"gtin": tea, "lot": lot_number, "quantity": "100", "unit": "KGM",
+                                                    "produced_on": "2026-10-01", "certificates": certificate,
+                                                    "origin": {"place": f"安溪 {lot_number}"}}, [ref])
+        world.act(farm.signer, "trace.ship", {"batch": ref, "quantity": "100", "to": packer.code,
+                                              "shipment_id": lot_number}, [ref])
+        world.act(packer.signer, "trace.receive", {"shipment": {"from": farm.code, "id": lot_number},
+                                                   "quantity": "100"}, [ref])
+        sources.append(ref)
+    output = lot(blend, "BL-1")
+    world.act(packer.signer, "trace.transform",
+              {"kind": "merge", "inputs": [{"batch": ref, "quantity": "50"} for ref in sources],
+               "outputs": [{"gtin": blend, "lot": "BL-1", "quantity": "400", "unit": "EA",
+                            "certificates": certificate}]}, [*sources, output])
+    pallet_code = sscc(7)
+    pallet = f"00/{pallet_code}"
+    world.act(packer.signer, "trace.aggregate", {"sscc": pallet_code, "contents": [{"batch": output,
+                                                                                    "quantity": "100"}]},
+              [pallet, output])
+    world.act(packer.signer, "trace.ship", {"batch": output, "quantity": "20", "to": shop.code,
+                                            "shipment_id": "S-1"}, [output])
+
+    from trace.provenance import BatchNotFound, trace_back, trace_forward
+    with harness.sessions() as session:
+        back = trace_back(session, output)
+        forward = trace_forward(session, sources[0])
+        try:
+            trace_back(session, lot(tea, "nope"))
+        except BatchNotFound:
+            pass
+        else:
+            raise AssertionError("an unknown batch must raise BatchNotFound")
+    assert set(back.nodes) == {output, *sources}
+    assert back.sources == sorted(sources)
+    assert {node.origin["place"] for ref, node in back.nodes.items() if ref in sources} == {"安溪 A1", "安溪 B1"}
+    hops = [(hop.type, hop.actor_name) for hop in back.nodes[sources[1]].events]
+    assert hops == [("trace.commission", "乙合作社"), ("trace.ship", "乙合作社"), ("trace.receive", "鲜切配送中心"),
+                    ("trace.transform", "鲜切配送中心")]
+    assert set(forward.nodes) == {sources[0], output, pallet}
+    holders = {(holder.ref, holder.holder, holder.state): holder.quantity for holder in forward.holders}
+    assert holders == {(sources[0], packer.code, "held"): "50", (output, packer.code, "held"): "280",
+                       (output, shop.code, "in_transit"): "20", (output, pallet, "packed"): "100",
+                       (pallet, packer.code, "held"): "1"}
