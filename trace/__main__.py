@@ -32,6 +32,9 @@ from ledger.db import make_engine, make_session_factory
 
 from .authority import ledger_config, load_authority_keys
 from .logs import configure_logging
+from .replay import CustodyReplay, genesis_registrar
+from .store import StateDifference, compare_state, dump_book, dump_tables, ledger_registrar, rebuild_state, \
+    replay_ledger
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger("trace.cli")
@@ -113,16 +116,27 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     state_file = Path(args.state) / "checkpoint" if args.state else None
     trusted = _read_trusted(state_file, key)
     progress = _progress(args.quiet)
+    custody: CustodyReplay | None = None
     try:
         if args.export:
+            if not args.no_custody:
+                custody = CustodyReplay(genesis_registrar(read_lines(Path(args.export))))
             report = verify_export_lines(read_lines(Path(args.export)), key, trusted=trusted, progress=progress,
-                                         threads=args.threads)
+                                         threads=args.threads, domain=custody)
         else:
             engine = make_engine(args.database)
             try:
                 with make_session_factory(engine)() as session:
+                    if not args.no_custody:
+                        custody = CustodyReplay(ledger_registrar(session))
                     report = verify_database(session, key, trusted=trusted, progress=progress,
-                                             threads=args.threads)
+                                             threads=args.threads, domain=custody)
+                    if custody is not None:
+                        difference = compare_state(dump_tables(session), dump_book(custody.book))
+                        if not difference.empty:
+                            print(f"NOT INTACT: the derived state tables differ from the replayed ledger: "
+                                  f"{_describe_difference(difference)}", file=sys.stderr)
+                            return EXIT_FAILED
             finally:
                 engine.dispose()
     except VerificationError as exc:
@@ -133,8 +147,37 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
         temporary = state_file.with_suffix(".tmp")
         temporary.write_text(report.checkpoint.note, encoding="utf-8")
         os.replace(temporary, state_file)
-    _print_report(report)
+    _print_report(report, custody)
     return EXIT_OK
+
+
+def cmd_rebuild_state(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            if args.check:
+                difference = compare_state(dump_tables(session), dump_book(replay_ledger(session)))
+                if not difference.empty:
+                    print(f"DIFFERENT: {_describe_difference(difference)}", file=sys.stderr)
+                    return EXIT_FAILED
+                print("the traceability tables equal the state replayed from the ledger")
+                return EXIT_OK
+            difference, written = rebuild_state(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    before = "equal to" if difference.empty else f"different from ({_describe_difference(difference)})"
+    print(f"rebuilt the traceability state from the ledger: {written} rows; the live tables were {before} "
+          "the replay")
+    return EXIT_OK
+
+
+def _describe_difference(difference: StateDifference) -> str:
+    parts = [f"{table}: {len(rows)} row(s) only in the live tables, first {rows[0]!r}"
+             for table, rows in sorted(difference.extra.items())]
+    parts += [f"{table}: {len(rows)} row(s) missing from the live tables, first {rows[0]!r}"
+              for table, rows in sorted(difference.missing.items())]
+    return "; ".join(parts)
 
 
 def _read_operator_key(path: str) -> VerifierKey:
@@ -161,7 +204,7 @@ def _progress(quiet: bool) -> Callable[[int], None] | None:
     return update
 
 
-def _print_report(report: VerifyReport) -> None:
+def _print_report(report: VerifyReport, custody: CustodyReplay | None) -> None:
     rate = report.tree_size / report.seconds if report.seconds else 0.0
     print(f"INTACT: ledger {report.origin}, {report.tree_size} entries, root {report.root.hex()}")
     print(f"  {report.checkpoints_checked} operator checkpoint(s) verified; {report.authors} authors; "
@@ -170,7 +213,10 @@ def _print_report(report: VerifyReport) -> None:
         print(f"  consistent with the trusted checkpoint of size {report.trusted_size}")
     else:
         print("  no trusted checkpoint given (--state): consistency with an earlier run was not checked")
-    print("  custody rules of the traceability events are not replayed by this version of the verifier")
+    if custody is not None:
+        print(f"  custody rules replayed over {custody.events} traceability events: none broken")
+    else:
+        print("  custody rules not replayed (--no-custody)")
     print(f"  {report.seconds:.2f} s, {rate:,.0f} entries/s")
 
 
@@ -220,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "refuses a rollback or a fork")
     verify.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="signature-checking threads")
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
+    verify.add_argument("--no-custody", action="store_true", help="check the ledger only, without replaying "
+                        "the traceability rules (holders, quantities, recalls, ...) over its events")
+    rebuild = command("rebuild-state", cmd_rebuild_state, "Replay the whole ledger into empty traceability "
+                      "tables (holdings, shipments, batches, ...) in one transaction, replacing them; the result "
+                      "must equal the live state. With --check, only compare and exit 1 on a difference.")
+    rebuild.add_argument("--check", action="store_true", help="compare only; change nothing")
     return parser
 
 

@@ -1,8 +1,9 @@
-"""Demo data: enterprises from ``fixtures/`` whose keys the registrar registers through ordinary ledger
-statements. Idempotent: running it twice registers nothing new."""
+"""Demo data: enterprises from ``fixtures/`` that the registrar registers, with their keys, through ordinary
+ledger statements. Idempotent: running it twice appends nothing new."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +19,14 @@ from ledger.keys import encode_public_key
 from ledger.models import LedgerKey
 
 from .ledger_service import StatementWriter, append
+from .models import Enterprise
+from .policy import TracePolicy
 from .settings import ROOT
 
 DEMO_ENTERPRISES = ROOT / "fixtures" / "demo_enterprises.json"
+#: The text every enterprise accepts at registration (信用承诺); the ledger records its SHA-256.
+CREDIT_COMMITMENT = ("本企业承诺：依法诚信经营，如实记录并上传产品追溯信息，对所提供信息的真实性、准确性负责，"
+                     "接受政府部门和社会监督。").encode()
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class DemoEnterprise:
     name_zh: str
     name_en: str
     roles: tuple[str, ...]
+    locations: tuple[dict[str, str], ...]
     signer: Signer
 
 
@@ -36,25 +43,34 @@ def demo_enterprises(path: Path = DEMO_ENTERPRISES) -> list[DemoEnterprise]:
     """The fixture enterprises with their TEST-ONLY signing keys."""
     data = json.loads(path.read_text(encoding="utf-8"))
     return [DemoEnterprise(item["credit_code"], item["name_zh"], item["name_en"], tuple(item["roles"]),
+                           tuple(item["locations"]),
                            Signer.from_seed(item["credit_code"], bytes.fromhex(item["test_only_key_seed"])))
             for item in data["enterprises"]]
 
 
 def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registrar: Signer,
               clock: Callable[[], datetime]) -> int:
-    """Register the demo enterprises' keys; returns how many statements were appended (0 when already loaded)."""
+    """Register the demo enterprises and their keys; returns how many statements were appended (0 when already
+    loaded)."""
     enterprises = demo_enterprises()
     with sessions() as session, sessions() as read_session:
-        known = set(session.scalars(select(LedgerKey.key_id)))
+        known_keys = set(session.scalars(select(LedgerKey.key_id)))
+        registered = set(session.scalars(select(Enterprise.credit_code)))
         writer = StatementWriter.resume(session, registrar, config.origin)
-        envelopes: list[dict[str, Any]] = [
-            writer.sign("ledger.key.add", {"subject": enterprise.credit_code,
-                                           "public_key": encode_public_key(enterprise.signer.public_key),
-                                           "label": f"{enterprise.name_en} (demo, test-only key)"}, clock())
-            for enterprise in enterprises if enterprise.signer.key_id not in known]
+        envelopes: list[dict[str, Any]] = []
+        for enterprise in enterprises:
+            if enterprise.credit_code not in registered:
+                envelopes.append(writer.sign("trace.enterprise.register", {
+                    "credit_code": enterprise.credit_code, "name": enterprise.name_zh, "name_en": enterprise.name_en,
+                    "roles": list(enterprise.roles), "locations": list(enterprise.locations),
+                    "commitment_sha256": hashlib.sha256(CREDIT_COMMITMENT).hexdigest()}, clock()))
+            if enterprise.signer.key_id not in known_keys:
+                envelopes.append(writer.sign("ledger.key.add", {
+                    "subject": enterprise.credit_code, "public_key": encode_public_key(enterprise.signer.public_key),
+                    "label": f"{enterprise.name_en} (demo, test-only key)"}, clock()))
         if not envelopes:
             return 0
         session.rollback()
-        append(session, read_session, envelopes, config=config, clock=clock)
+        append(session, read_session, envelopes, config=config, clock=clock, policy=TracePolicy())
         session.commit()
     return len(envelopes)

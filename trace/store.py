@@ -12,7 +12,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import Table, and_, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from ledger.models import Entry
+from ledger.models import Entry, LedgerHead
 from ledger.statements import parse_leaf, parse_time
 
 from .book import Book
@@ -89,6 +89,12 @@ def iter_statements(session: Session, start: int = 0) -> Iterator[tuple[int, Any
             parsed = parse_leaf(leaf)
             yield index, parsed.signed.statement, parse_time(parsed.received)
         next_index = rows[-1][0] + 1
+
+
+def ledger_registrar(session: Session) -> str:
+    """The registrar named by the genesis entry, or ``""`` before the ledger is initialised."""
+    head = session.get(LedgerHead, 1)
+    return (head.registrar or "") if head is not None else ""
 
 
 def replay_ledger(session: Session) -> Book:

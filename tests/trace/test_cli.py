@@ -38,18 +38,19 @@ def test_operator_and_inspector_workflow(database_url: str, tmp_path: Path) -> N
     assert _run(env, "export", "--out", str(early)).returncode == 0
 
     demo = _run(env, "load-demo")
-    assert demo.returncode == 0 and "6 statements appended" in demo.stdout, demo.stderr
+    assert demo.returncode == 0 and "12 statements appended" in demo.stdout, demo.stderr
     assert "0 statements appended" in _run(env, "load-demo").stdout
     export = tmp_path / "ledger.export"
-    assert "exported 7 entries" in _run(env, "export", "--out", str(export)).stdout
+    assert "exported 13 entries" in _run(env, "export", "--out", str(export)).stdout
 
     intact = _run(env, "verify", str(export), "--operator-key", str(key_file), "--state", str(state), "--quiet")
     assert intact.returncode == 0, intact.stderr
-    assert "INTACT" in intact.stdout and "7 entries" in intact.stdout
+    assert "INTACT" in intact.stdout and "13 entries" in intact.stdout
+    assert "custody rules replayed over 6 traceability events: none broken" in intact.stdout
     database = _run(env, "verify", "--database", database_url, "--operator-key", str(key_file), "--state",
                     str(state), "--quiet")
     assert database.returncode == 0, database.stderr
-    assert "consistent with the trusted checkpoint of size 7" in database.stdout
+    assert "consistent with the trusted checkpoint of size 13" in database.stdout
 
     rollback = _run(env, "verify", str(early), "--operator-key", str(key_file), "--state", str(state), "--quiet")
     assert rollback.returncode == 1 and "verify.rollback" in rollback.stderr
@@ -60,6 +61,11 @@ def test_operator_and_inspector_workflow(database_url: str, tmp_path: Path) -> N
     tampered.write_bytes(b"\n".join(lines))
     bad = _run(env, "verify", str(tampered), "--operator-key", str(key_file), "--quiet")
     assert bad.returncode == 1 and "NOT INTACT: entry 2: signature.invalid" in bad.stderr
+
+    check = _run(env, "rebuild-state", "--check")
+    assert check.returncode == 0 and "equal the state replayed" in check.stdout, check.stderr
+    rebuilt = _run(env, "rebuild-state")
+    assert rebuilt.returncode == 0 and "were equal to the replay" in rebuilt.stdout, rebuilt.stderr
 
 
 def test_missing_settings_fail_fast_with_what_to_set(tmp_path: Path) -> None:
