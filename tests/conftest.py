@@ -15,13 +15,13 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import trace.models  # noqa: F401  (registers the traceability tables for reset_postgres)
 from ledger import AppendResult, DomainPolicy, LedgerConfig, Signer, initialise_ledger, verifier_key
 from ledger.checkpoint import VerifierKey
 from ledger.db import Base, make_engine, make_session_factory
 from trace.authority import AuthorityKeys, ledger_config, load_authority_keys
 from trace.ledger_service import StatementWriter, append
 from trace.migrate import upgrade_database
-import trace.models  # noqa: F401  (registers the traceability tables for reset_postgres)
 from trace.settings import Settings
 
 POSTGRES_URL = os.environ.get("TRACE_TEST_DATABASE_URL", "")

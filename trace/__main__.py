@@ -33,9 +33,16 @@ from ledger.db import make_engine, make_session_factory
 from .authority import ledger_config, load_authority_keys
 from .logs import configure_logging
 from .replay import CustodyReplay, genesis_registrar
-from .store import StateDifference, compare_state, dump_book, dump_tables, ledger_registrar, rebuild_state, \
-    replay_ledger
 from .settings import Settings, SettingsError
+from .store import (
+    StateDifference,
+    compare_state,
+    dump_book,
+    dump_tables,
+    ledger_registrar,
+    rebuild_state,
+    replay_ledger,
+)
 
 logger = logging.getLogger("trace.cli")
 

@@ -8,10 +8,9 @@ handful of round trips whatever the graph's depth: a 100-hop chain and a 10,000-
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import CTE, Select, String, literal, select
 from sqlalchemy.orm import Session
@@ -19,21 +18,20 @@ from sqlalchemy.orm import Session
 from .models import Batch, BatchEvent, Content, Edge, Enterprise, Event, Holding, Product, Recall, Shipment
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hop:
-    """One event on a batch: who did what, where and when."""
+    """One event on a batch: who did what, where and when. ``summary`` is the event's JSON text as stored."""
 
     entry_index: int
     type: str
     actor: str
-    actor_name: str
     time: str
-    location: dict[str, str] | None
-    summary: dict[str, Any]
+    location: str | None
+    summary: str
     corrected_by: int | None
 
 
-@dataclass
+@dataclass(slots=True)
 class BatchNode:
     ref: str
     kind: str
@@ -46,50 +44,56 @@ class BatchNode:
     quantity: str
     outstanding: str
     creator: str
-    creator_name: str
     produced_on: str | None
     expires_on: str | None
-    origin: dict[str, Any]
-    certificates: list[dict[str, str]]
+    origin: str
+    certificates: str
     status: str
     inspection: str | None
-    recalls: list[dict[str, Any]] = field(default_factory=list)
-    events: list[Hop] = field(default_factory=list)
+    recalls: list[tuple[int, str, str, str]] = field(default_factory=list)
+    events: list[int] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
-    """``child`` was made from or packed with ``parent`` by the event at ``entry_index``."""
+    """``child`` was made from or packed with ``parent`` by ``actor`` at ``location`` and ``time``: one hop."""
 
     parent: str
     child: str
     kind: str
     quantity: str | None
     entry_index: int
+    actor: str
+    time: str
+    location: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Holder:
-    """Where part of a batch is now: held, in transit to someone, or packed in a logistic unit."""
+    """Where part of a batch is now: ``held`` by an enterprise, ``in_transit`` to one, or ``packed`` in a
+    logistic unit."""
 
     ref: str
     holder: str
-    holder_name: str
     quantity: str
     state: str
 
 
 @dataclass
 class Provenance:
-    """A provenance graph around ``root``. ``sources`` are the batches with no inputs (backward);
-    ``holders`` who holds what of every batch in the graph (forward)."""
+    """A provenance graph around ``root``: its batches, the hops between them, and (when asked) every event of
+    every batch (``events``, by entry index; ``BatchNode.events`` lists each batch's). ``sources`` are the
+    batches without inputs (backward); ``holders`` who holds what of each batch now (forward). ``enterprises``
+    maps the credit codes that appear to ``(name, locations JSON)``."""
 
     root: str
     direction: str
     nodes: dict[str, BatchNode]
     links: list[Link]
+    events: dict[int, Hop] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     holders: list[Holder] = field(default_factory=list)
+    enterprises: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class BatchNotFound(LookupError):
@@ -97,107 +101,88 @@ class BatchNotFound(LookupError):
 
 
 def trace_back(session: Session, ref: str, *, with_events: bool = True) -> Provenance:
-    """Every batch ``ref`` was made from, transitively, with the events of each. Raises :class:`BatchNotFound`."""
-    walk = _walk(ref, upstream=True)
-    graph = _graph(session, ref, "back", walk, upstream=True, with_events=with_events)
-    parents = {link.child for link in graph.links}
-    graph.sources = sorted(node for node in graph.nodes if node not in parents)
+    """Every batch ``ref`` was made from, transitively, each hop with who, where and when, and (``with_events``)
+    every event of every batch. Raises :class:`BatchNotFound`."""
+    graph = _graph(session, ref, upstream=True, with_events=with_events)
+    children = {link.child for link in graph.links}
+    graph.sources = sorted(node for node in graph.nodes if node not in children)
     return graph
 
 
 def trace_forward(session: Session, ref: str, *, with_events: bool = False) -> Provenance:
-    """Every batch made from or packed with ``ref``, transitively, and who holds how much of each now: the scope of
-    a recall. Raises :class:`BatchNotFound`."""
+    """Every batch made from or packed with ``ref``, transitively, and who holds how much of each now: the scope
+    of a recall. Raises :class:`BatchNotFound`."""
+    graph = _graph(session, ref, upstream=False, with_events=with_events)
     walk = _walk(ref, upstream=False)
-    graph = _graph(session, ref, "forward", walk, upstream=False, with_events=with_events)
-    holders: list[Holder] = []
-    held = session.execute(select(Holding.ref, Holding.holder, Holding.quantity)
-                           .join(walk, Holding.ref == walk.c.ref)).all()
-    moving = session.execute(select(Shipment.ref, Shipment.receiver, Shipment.quantity)
-                             .join(walk, Shipment.ref == walk.c.ref).where(Shipment.status == "in_transit")).all()
-    packed = session.execute(select(Content.ref, Content.container, Content.quantity)
-                             .join(walk, Content.ref == walk.c.ref)).all()
-    names = _names(session, {row[1] for row in held} | {row[1] for row in moving})
-    holders += [Holder(r, h, names.get(h, h), q, "held") for r, h, q in held]
-    holders += [Holder(r, h, names.get(h, h), q, "in_transit") for r, h, q in moving]
-    holders += [Holder(r, c, c, q, "packed") for r, c, q in packed]
-    graph.holders = sorted(holders, key=lambda item: (item.ref, item.state, item.holder))
+    held = select(Holding.ref, Holding.holder, Holding.quantity, literal("held", String(12)).label("state")) \
+        .join(walk, Holding.ref == walk.c.ref)
+    moving = select(Shipment.ref, Shipment.receiver, Shipment.quantity, literal("in_transit", String(12))) \
+        .join(walk, Shipment.ref == walk.c.ref).where(Shipment.status == "in_transit")
+    packed = select(Content.ref, Content.container, Content.quantity, literal("packed", String(12))) \
+        .join(walk, Content.ref == walk.c.ref)
+    rows = session.connection().execute(held.union_all(moving, packed)).all()
+    graph.holders = sorted((Holder(*row) for row in rows), key=lambda item: (item.ref, item.state, item.holder))
+    graph.enterprises.update(_enterprises(session, {holder.holder for holder in graph.holders
+                                                    if holder.state != "packed"} - graph.enterprises.keys()))
     return graph
 
 
 def _walk(ref: str, *, upstream: bool) -> CTE:
-    """The batches reachable from ``ref`` along uncorrected edges; ``UNION`` (not ``UNION ALL``) visits a batch
+    """The batches reachable from ``ref`` along provenance edges; ``UNION`` (not ``UNION ALL``) visits a batch
     reached along several paths once."""
     walk = select(literal(ref, String(256)).label("ref")).cte("walk", recursive=True)
     near, far = (Edge.child, Edge.parent) if upstream else (Edge.parent, Edge.child)
-    step: Select[Any] = (select(far.label("ref")).join(walk, near == walk.c.ref)
-                         .join(Event, Event.entry_index == Edge.entry_index).where(Event.corrected_by.is_(None)))
+    step: Select[Any] = select(far.label("ref")).join(walk, near == walk.c.ref)
     return walk.union(step)
 
 
-def _graph(session: Session, ref: str, direction: str, walk: CTE, *, upstream: bool,
-           with_events: bool) -> Provenance:
-    rows = session.execute(select(Batch, Product.name, Product.category).join(walk, Batch.ref == walk.c.ref)
-                           .outerjoin(Product, Product.gtin == Batch.gtin)).all()
-    if not any(batch.ref == ref for batch, _, _ in rows):
+def _graph(session: Session, ref: str, *, upstream: bool, with_events: bool) -> Provenance:
+    walk = _walk(ref, upstream=upstream)
+    connection = session.connection()  # Core rows: the ORM's per-row bookkeeping would double the time
+    rows = connection.execute(
+        select(Batch.ref, Batch.kind, Batch.gtin, Batch.lot, Batch.sscc, Product.name, Product.category, Batch.unit,
+               Batch.quantity, Batch.outstanding, Batch.creator, Batch.produced_on, Batch.expires_on, Batch.origin,
+               Batch.certificates, Batch.status, Batch.inspection, Recall.recall_index, Recall.source_ref,
+               Recall.issuer, Recall.reason)
+        .join(walk, Batch.ref == walk.c.ref).outerjoin(Product, Product.gtin == Batch.gtin)
+        .outerjoin(Recall, Recall.ref == Batch.ref)).all()
+    nodes: dict[str, BatchNode] = {}
+    for row in rows:
+        node = nodes.get(row[0])
+        if node is None:
+            node = nodes[row[0]] = BatchNode(*cast(tuple[Any, ...], row[:17]))
+        if row[17] is not None:
+            node.recalls.append((row[17], row[18], row[19], row[20]))
+    if ref not in nodes:
         raise BatchNotFound(f"batch {ref} is not in the ledger")
     joined = Edge.child if upstream else Edge.parent
-    links = [Link(edge.parent, edge.child, edge.kind, edge.quantity, edge.entry_index) for edge in session.scalars(
-        select(Edge).join(walk, joined == walk.c.ref).join(Event, Event.entry_index == Edge.entry_index)
-        .where(Event.corrected_by.is_(None)).order_by(Edge.entry_index, Edge.parent, Edge.child))]
-    events: list[tuple[str, Event]] = []
+    links = [Link(*row) for row in connection.execute(
+        select(Edge.parent, Edge.child, Edge.kind, Edge.quantity, Edge.entry_index, Event.actor, Event.time,
+               Event.location)
+        .join(walk, joined == walk.c.ref).join(Event, Event.entry_index == Edge.entry_index)
+        .order_by(Edge.entry_index, Edge.parent, Edge.child))]
+    graph = Provenance(root=ref, direction="back" if upstream else "forward", nodes=nodes, links=links)
+    actors = {node.creator for node in nodes.values()} | {link.actor for link in links}
     if with_events:
-        events = [(batch_ref, event) for batch_ref, event in session.execute(
-            select(BatchEvent.ref, Event).join(walk, BatchEvent.ref == walk.c.ref)
-            .join(Event, Event.entry_index == BatchEvent.entry_index).order_by(BatchEvent.entry_index))]
-    recalls = session.execute(select(Recall).join(walk, Recall.ref == walk.c.ref)).scalars().all()
-    actors = {batch.creator for batch, _, _ in rows} | {event.actor for _, event in events}
-    enterprises = _enterprises(session, actors)
-    nodes: dict[str, BatchNode] = {}
-    for batch, product_name, category in rows:
-        nodes[batch.ref] = BatchNode(
-            ref=batch.ref, kind=batch.kind, gtin=batch.gtin, lot=batch.lot, sscc=batch.sscc,
-            product_name=product_name, category=category, unit=batch.unit, quantity=batch.quantity,
-            outstanding=batch.outstanding, creator=batch.creator,
-            creator_name=_name(enterprises, batch.creator), produced_on=batch.produced_on,
-            expires_on=batch.expires_on, origin=json.loads(batch.origin), certificates=json.loads(batch.certificates),
-            status=batch.status, inspection=batch.inspection)
-    for recall in recalls:
-        nodes[recall.ref].recalls.append({"entry_index": recall.recall_index, "source": recall.source_ref,
-                                          "issuer": recall.issuer, "reason": recall.reason})
-    for batch_ref, event in events:
-        nodes[batch_ref].events.append(Hop(
-            entry_index=event.entry_index, type=event.type, actor=event.actor,
-            actor_name=_name(enterprises, event.actor), time=event.time,
-            location=_location(enterprises, event.actor, event.location), summary=json.loads(event.summary),
-            corrected_by=event.corrected_by))
-    return Provenance(root=ref, direction=direction, nodes=nodes, links=links)
+        for batch_ref, index in connection.execute(select(BatchEvent.ref, BatchEvent.entry_index)
+                                                .join(walk, BatchEvent.ref == walk.c.ref)
+                                                .order_by(BatchEvent.entry_index)):
+            nodes[batch_ref].events.append(index)
+        wanted = select(BatchEvent.entry_index).join(walk, BatchEvent.ref == walk.c.ref)
+        graph.events = {row[0]: Hop(*row) for row in connection.execute(
+            select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
+                   Event.corrected_by).where(Event.entry_index.in_(wanted)))}
+        actors |= {hop.actor for hop in graph.events.values()}
+    graph.enterprises = _enterprises(session, actors)
+    return graph
 
 
-def _enterprises(session: Session, codes: Iterable[str]) -> dict[str, tuple[str, list[dict[str, str]]]]:
+def _enterprises(session: Session, codes: Iterable[str]) -> dict[str, tuple[str, str]]:
     wanted = sorted(set(codes))
-    out: dict[str, tuple[str, list[dict[str, str]]]] = {}
+    out: dict[str, tuple[str, str]] = {}
     for start in range(0, len(wanted), 500):
-        for code, name, locations in session.execute(
+        for code, name, locations in session.connection().execute(
                 select(Enterprise.credit_code, Enterprise.name, Enterprise.locations)
                 .where(Enterprise.credit_code.in_(wanted[start:start + 500]))):
-            out[code] = (name, json.loads(locations))
+            out[code] = (name, locations)
     return out
-
-
-def _names(session: Session, codes: set[str]) -> dict[str, str]:
-    return {code: name for code, (name, _) in _enterprises(session, codes).items()}
-
-
-def _name(enterprises: dict[str, tuple[str, list[dict[str, str]]]], code: str) -> str:
-    found = enterprises.get(code)
-    return found[0] if found is not None else code
-
-
-def _location(enterprises: dict[str, tuple[str, list[dict[str, str]]]], code: str,
-              location: str | None) -> dict[str, str] | None:
-    found = enterprises.get(code)
-    if location is None or found is None:
-        return None
-    return next((item for item in found[1] if item["id"] == location), None)
-

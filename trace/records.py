@@ -178,11 +178,11 @@ class EventRecord(Record):
 
 @dataclass(frozen=True, slots=True)
 class EdgeRecord(Record):
-    """Provenance: ``child`` was made from (transform) or packed with (aggregate) ``parent``."""
+    """Provenance: ``child`` was made from (transform) or packed with (aggregate) ``parent``. Not history: a
+    correction of the event removes its edges, so provenance walks need not look at corrections."""
 
     TABLE: ClassVar[str] = "trace_edges"
     KEY: ClassVar[tuple[str, ...]] = ("parent", "child", "entry_index")
-    HISTORY: ClassVar[bool] = True
     parent: str
     child: str
     entry_index: int

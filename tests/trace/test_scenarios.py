@@ -221,10 +221,14 @@ def test_trace_back_and_forward_through_a_merge_and_a_pallet(harness: LedgerHarn
             raise AssertionError("an unknown batch must raise BatchNotFound")
     assert set(back.nodes) == {output, *sources}
     assert back.sources == sorted(sources)
-    assert {node.origin["place"] for ref, node in back.nodes.items() if ref in sources} == {"安溪 A1", "安溪 B1"}
-    hops = [(hop.type, hop.actor_name) for hop in back.nodes[sources[1]].events]
+    assert {json.loads(node.origin)["place"] for ref, node in back.nodes.items() if ref in sources} == {
+        "安溪 A1", "安溪 B1"}
+    hops = [(back.events[index].type, back.enterprises[back.events[index].actor][0])
+            for index in back.nodes[sources[1]].events]
     assert hops == [("trace.commission", "乙合作社"), ("trace.ship", "乙合作社"), ("trace.receive", "鲜切配送中心"),
                     ("trace.transform", "鲜切配送中心")]
+    assert [(link.parent, link.child, back.enterprises[link.actor][0]) for link in back.links] == [
+        (sources[0], output, "鲜切配送中心"), (sources[1], output, "鲜切配送中心")]
     assert set(forward.nodes) == {sources[0], output, pallet}
     holders = {(holder.ref, holder.holder, holder.state): holder.quantity for holder in forward.holders}
     assert holders == {(sources[0], packer.code, "held"): "50", (output, packer.code, "held"): "280",

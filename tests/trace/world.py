@@ -17,7 +17,6 @@ from ledger.keys import encode_public_key
 from ledger.models import BatchHead, Entry
 from tests.conftest import LedgerHarness
 from trace.identifiers import gs1_check_digit, uscc_check_character
-from trace.ledger_service import StatementWriter
 from trace.policy import TracePolicy
 from trace.store import compare_state, dump_book, dump_tables, replay_ledger
 
