@@ -98,6 +98,9 @@ def ship(ctx: Context) -> None:
     ctx.use_location(shipper, body.text("location", 32, optional=True))
     batch = ctx.batch(body.required_text("batch", 256))
     quantity = parse_quantity(body.raw("quantity"), "body.quantity")
+    if batch.kind != "lot" and quantity != 1:
+        raise CustodyError(f"{batch.ref} is a logistic unit; it is shipped whole (quantity \"1\")",
+                           code="custody.logistic_unit")
     shipment_id = body.required_text("shipment_id", 64, pattern=_SHIPMENT_ID)
     receiver = ctx.enterprise(body.required_text("to", 18))
     require_standing(receiver)
@@ -142,6 +145,9 @@ def receive(ctx: Context) -> None:
     if quantity > shipped:
         raise CustodyError(f"shipment {shipper}/{shipment_id} carried {shipment.quantity}, not "
                            f"{format_quantity(quantity)}", code="custody.over_quantity")
+    if batch.kind != "lot" and quantity not in (ZERO, shipped):
+        raise CustodyError(f"{batch.ref} is a logistic unit; it arrives whole (\"{shipment.quantity}\") or is lost "
+                           "(\"0\")", code="custody.logistic_unit")
     discrepancy = body.text("discrepancy", 500, optional=True)
     shipped_units: list[str] = json.loads(shipment.units)
     missing = {_unit_id(batch, value) for value in body.strings("missing_units", MAX_UNITS, 64, optional=True)}
@@ -160,6 +166,8 @@ def receive(ctx: Context) -> None:
         ctx.give(batch.ref, ctx.actor, quantity)
     if quantity < shipped:
         ctx.reduce_outstanding(batch, shipped - quantity, ending="depleted")
+        if batch.kind != "lot":
+            _write_off_contents(ctx, batch)
         ctx.flag("custody.short_receipt", batch.ref, {"shipment": f"{shipper}/{shipment_id}",
                                                       "shipped": shipment.quantity,
                                                       "received": format_quantity(quantity),
@@ -562,6 +570,17 @@ def _units_moved(ctx: Context, serials: list[str], batch: BatchRecord, quantity:
             raise CustodyError(f"unit {unit.unit_id} is {unit.status} with {unit.holder}, not held by {ctx.actor}",
                                code="custody.not_holder")
     return listed
+
+
+def _write_off_contents(ctx: Context, container: BatchRecord) -> None:
+    """A logistic unit lost in transit takes its contents with it: they cease to exist and their units are lost."""
+    for content in ctx.book.prefix(ContentRecord, container.ref):
+        ctx.reduce_outstanding(ctx.batch(content.ref), Decimal(content.quantity), ending="depleted")
+        for unit_id in json.loads(content.units):
+            unit = ctx.book.get(UnitRecord, content.ref, unit_id)
+            assert unit is not None
+            ctx.book.put(replace(unit, status="lost"))
+        ctx.book.delete(ContentRecord, content.container, content.ref)
 
 
 def _decimal(value: object, field: str) -> Decimal:

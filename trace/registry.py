@@ -9,7 +9,7 @@ from dataclasses import replace
 from .body import Body
 from .context import ROLES, Context
 from .errors import BodyError, DomainError, EnterpriseError
-from .identifiers import is_valid_gs1_key, normalise_gtin, uscc_problem, uscc_region
+from .identifiers import IdentifierError, is_valid_gs1_key, normalise_gtin, uscc_problem, uscc_region
 from .records import EnterpriseRecord, ProductRecord, to_json
 
 ENTERPRISE_REGISTER = "trace.enterprise.register"
@@ -35,12 +35,14 @@ def register_enterprise(ctx: Context) -> None:
         raise EnterpriseError(f"enterprise {code} is already registered", code="enterprise.exists")
     override = body.text("check_override", 500, optional=True)
     problem = uscc_problem(code)
+    try:
+        region = uscc_region(code)  # length, character set and region: structural, so no override excuses them
+    except IdentifierError as exc:
+        raise EnterpriseError(f"credit code {code}: {problem or exc.message}", code="enterprise.credit_code") from None
     if problem is not None:
-        structural = len(code) != 18 or not _charset_ok(code)
-        if structural or override is None:
-            raise EnterpriseError(f"credit code {code}: {problem}" + (
-                "" if structural else "; an inspector may register it with check_override giving the reason"),
-                code="enterprise.credit_code")
+        if override is None:
+            raise EnterpriseError(f"credit code {code}: {problem}; an inspector may register it with check_override "
+                                  "giving the reason", code="enterprise.credit_code")
         if len(override.strip()) < MIN_OVERRIDE_REASON:
             raise BodyError(f"check_override must give a reason of at least {MIN_OVERRIDE_REASON} characters",
                             code="body.text")
@@ -50,7 +52,7 @@ def register_enterprise(ctx: Context) -> None:
     name = body.required_text("name", 200)
     record = EnterpriseRecord(
         credit_code=code, name=name, name_en=body.text("name_en", 200, optional=True) or "",
-        roles=_roles(body), region=uscc_region(code), status="active", status_reason="registered",
+        roles=_roles(body), region=region, status="active", status_reason="registered",
         status_index=ctx.index, registered_index=ctx.index, check_override=override,
         commitment_sha256=body.sha256("commitment_sha256") or "", locations=_locations(body))
     ctx.book.put(record)
@@ -127,10 +129,6 @@ def _require_registrar(ctx: Context) -> None:
     if not ctx.is_registrar:
         raise EnterpriseError(f"{ctx.statement.type} is the registrar's statement, not {ctx.actor}'s",
                               code="enterprise.not_registrar")
-
-
-def _charset_ok(code: str) -> bool:
-    return all(character in "0123456789ABCDEFGHJKLMNPQRTUWXY" for character in code)
 
 
 def _roles(body: Body) -> str:
