@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -716,11 +715,13 @@ def verify_in_process(path: Path, operator_key_text: str, threads: int) -> dict[
     key = parse_verifier_key(operator_key_text)
     gc.collect()
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+    children_before = _children_cpu()
     start = time.perf_counter()
     report = verify_export_lines(read_lines(path), key, threads=threads)
     seconds = time.perf_counter() - start
     cpu_after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
+    cpu += _children_cpu() - children_before  # the worker processes
     return {"entries": report.tree_size, "threads": threads, "seconds": round(seconds, 2),
             "entries_per_s": round(report.tree_size / seconds), "cpu_seconds": round(cpu, 1),
             "cores_busy": round(cpu / seconds, 2), "checkpoints_checked": report.checkpoints_checked}
@@ -740,7 +741,7 @@ print(json.dumps({"returncode": done.returncode, "stdout": done.stdout, "stderr"
 def verify_subprocess(path: Path, key_file: Path, entries: int) -> dict[str, Any]:
     """Peak RSS of ``python -m trace verify`` measured by a wrapper whose only child is that process."""
     command = [sys.executable, "-m", "trace", "verify", str(path), "--operator-key", str(key_file), "--quiet",
-               "--threads", "2"]
+               "--threads", "2", "--no-custody"]
     env = {**os.environ, "TRACE_LOG_FORMAT": "text"}
     done = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *command], cwd=ROOT, env=env, capture_output=True,
                           text=True, check=True)
@@ -798,7 +799,6 @@ def append_breakdown(ledger: Ledger, stream: EnvelopeStream, batches: int) -> di
 
 def verify_breakdown(export: Path, operator_key_text: str) -> dict[str, Any]:
     """CPU per entry of the verifier's single-threaded work, in total and by its main parts."""
-    import ledger.verifier as verifier_module
     from ledger import parse_verifier_key
     from ledger.canonical import MAX_DEPTH, strict_loads
     from ledger.export import read_export
@@ -849,65 +849,19 @@ def verify_breakdown(export: Path, operator_key_text: str) -> dict[str, Any]:
     signature = signer_key.sign(message)
     figures["verify_signature_us"] = _cpu_per_call(lambda: verify_signature(public, signature, message), 3000)
 
-    # The whole single-threaded part: the verifier with the signature checks replaced by a no-op.
+    # The verifier in one process (threads=1: parsing, signatures and the in-order replay all here), then with
+    # two worker processes: wall time, and the CPU of this process and of the workers per entry.
     key = parse_verifier_key(operator_key_text)
-    original = verifier_module._verify_chunk
-    setattr(verifier_module, "_verify_chunk", lambda jobs: [])  # noqa: B010 - signature checks off
-    try:
-        start_cpu, start = _cpu(), time.perf_counter()
-        report = verify_export_lines(read_lines(export), key, threads=2)
-        cpu, wall = _cpu() - start_cpu, time.perf_counter() - start
-    finally:
-        setattr(verifier_module, "_verify_chunk", original)  # noqa: B010
-    figures["main_thread_total_us"] = round(1e6 * cpu / report.tree_size, 1)
-    figures["main_thread_total_entries"] = report.tree_size
-    figures["main_thread_entries_per_s"] = round(report.tree_size / wall)
-    rest = figures["main_thread_total_us"] - figures["parse_leaf_us"] - figures["export_line_split_us"]
-    figures["rules_hashes_merkle_and_bookkeeping_us"] = round(rest, 1)
-
-    # Where the threads lose time: CPU of the signature threads, and how long they spent inside their chunks.
-    inside = {"cpu": 0.0, "wall": 0.0}
-    guard = threading.Lock()
-
-    def timed_chunk(jobs: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
-        cpu_start, wall_start = time.thread_time(), time.perf_counter()
-        bad = original(jobs)
-        with guard:
-            inside["cpu"] += time.thread_time() - cpu_start
-            inside["wall"] += time.perf_counter() - wall_start
-        return bad
-
-    setattr(verifier_module, "_verify_chunk", timed_chunk)  # noqa: B010
-    try:
-        main_cpu, start = time.thread_time(), time.perf_counter()
-        report = verify_export_lines(read_lines(export), key, threads=2)
-        main_cpu, wall = time.thread_time() - main_cpu, time.perf_counter() - start
-    finally:
-        setattr(verifier_module, "_verify_chunk", original)  # noqa: B010
-    entries = report.tree_size
-    figures["threads2"] = {
-        "entries_per_s": round(entries / wall), "main_thread_cpu_us": round(1e6 * main_cpu / entries, 1),
-        "main_thread_wall_us": round(1e6 * wall / entries, 1),
-        "signature_threads_cpu_us": round(1e6 * inside["cpu"] / entries, 1),
-        "signature_threads_inside_chunks_us": round(1e6 * inside["wall"] / entries, 1)}
-
-    # What if the signature checks ran in two worker processes (no shared GIL)? The library is not changed: the
-    # verifier's executor is swapped for this measurement only.
-    from concurrent.futures import ProcessPoolExecutor
-
-    original_executor = getattr(verifier_module, "ThreadPoolExecutor")  # noqa: B009 - swapped for one measurement
-    context = multiprocessing.get_context("fork")
-    setattr(verifier_module, "ThreadPoolExecutor",  # noqa: B010
-            lambda workers: ProcessPoolExecutor(workers, mp_context=context))
-    try:
-        start_cpu, start = _cpu() + _children_cpu(), time.perf_counter()
-        report = verify_export_lines(read_lines(export), key, threads=2)
-        cpu, wall = _cpu() + _children_cpu() - start_cpu, time.perf_counter() - start
-    finally:
-        setattr(verifier_module, "ThreadPoolExecutor", original_executor)  # noqa: B010
-    figures["what_if_two_processes"] = {"entries_per_s": round(report.tree_size / wall),
-                                        "cpu_us": round(1e6 * cpu / report.tree_size, 1),
-                                        "cores_busy": round(cpu / wall, 2)}
+    for name, threads in (("one_process", 1), ("two_workers", 2)):
+        gc.collect()
+        start_cpu, start_children, start = _cpu(), _children_cpu(), time.perf_counter()
+        report = verify_export_lines(read_lines(export), key, threads=threads)
+        wall = time.perf_counter() - start
+        main_cpu, workers_cpu = _cpu() - start_cpu, _children_cpu() - start_children
+        figures[name] = {"entries": report.tree_size, "entries_per_s": round(report.tree_size / wall),
+                         "main_process_cpu_us": round(1e6 * main_cpu / report.tree_size, 1),
+                         "workers_cpu_us": round(1e6 * workers_cpu / report.tree_size, 1),
+                         "cores_busy": round((main_cpu + workers_cpu) / wall, 2)}
     return figures
 
 
@@ -1185,9 +1139,10 @@ def summary(results: dict[str, Any]) -> str:
             for name, item in parts.items()))
     if "verify" in breakdown:
         item = breakdown["verify"]
-        lines.append(f"  verifier single-threaded work {item['main_thread_total_us']} us/entry (parse_leaf "
-                     f"{item['parse_leaf_us']} us); with 2 signature processes instead of threads: "
-                     f"{item['what_if_two_processes']['entries_per_s']:,} entries/s")
+        lines.append(f"  verifier in one process {item['one_process']['entries_per_s']:,} entries/s; with 2 worker "
+                     f"processes {item['two_workers']['entries_per_s']:,} entries/s, main process "
+                     f"{item['two_workers']['main_process_cpu_us']} us/entry + workers "
+                     f"{item['two_workers']['workers_cpu_us']} us/entry of CPU (parse_leaf {item['parse_leaf_us']} us)")
     busy = {name: item.get("other_cores", 0.0) for name, item in results.get("load", {}).items()}
     if busy:
         worst = max(busy, key=lambda name: busy[name])

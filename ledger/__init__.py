@@ -34,11 +34,12 @@ from .sequencer import (
     sequence_statements,
 )
 from .statements import SignedStatement, Statement, build_statement, parse_envelope, sign_statement
-from .verifier import VerifyReport, read_lines, verify_export_lines
+from .verifier import DomainReplay, VerifyReport, read_lines, verify_export_lines
 
 __all__ = [
     "AppendResult", "AuthorityError", "BatchRefused", "Checkpoint", "CheckpointError", "ConflictError",
-    "DomainPolicy", "ExportFormatError", "KeyFileError", "LedgerConfig", "LedgerError", "LedgerNotInitialised",
+    "DomainPolicy", "DomainReplay", "ExportFormatError", "KeyFileError", "LedgerConfig", "LedgerError",
+    "LedgerNotInitialised",
     "OPERATOR", "ProofError", "SignatureError", "SignedStatement", "Signer", "Statement", "StatementError",
     "VerificationError", "VerifierKey", "VerifyReport", "author_position", "build_statement", "consistency",
     "entry_bundle", "inclusion", "initialise_ledger", "latest_checkpoint", "load_public_keys", "open_checkpoint",

@@ -11,7 +11,7 @@ the reference implementation in the ``rfc8785`` package.
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterable
 from typing import Any
 
 import rfc8785
@@ -21,7 +21,7 @@ from .errors import StatementError
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32
 
-_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_ASTRAL_LEADS = (b"\xf0", b"\xf1", b"\xf2", b"\xf3", b"\xf4")
 
 
 def _refuse_float(text: str) -> Any:
@@ -94,7 +94,27 @@ def strict_loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
 def _check_value(value: Any, depth: int, max_depth: int) -> None:
     if depth > max_depth:
         raise StatementError(f"JSON nested deeper than {max_depth} levels", code="statement.depth")
-    if isinstance(value, dict):
+    kind = type(value)
+    if kind is dict or kind is list:
+        # Members of the exact scalar types are checked here rather than through a call each (the common case:
+        # about twice as fast on a statement). Anything else, and members at the depth limit, take the general
+        # path below, so the checks and their errors are the same either way.
+        inline = depth < max_depth
+        members: Iterable[tuple[Any, Any]] = value.items() if kind is dict else enumerate(value)
+        for name, member in members:
+            if kind is dict and (type(name) is not str or not name.isascii()):
+                _check_string(name)
+            member_kind = type(member)
+            if inline and member_kind is str:
+                if not member.isascii():
+                    _check_string(member)
+            elif inline and member_kind is int:
+                if not -MAX_SAFE_INTEGER <= member <= MAX_SAFE_INTEGER:
+                    raise StatementError(f"integer {member} is outside +/-(2**53 - 1)",
+                                         code="statement.integer_range")
+            elif not (inline and (member is None or member_kind is bool)):
+                _check_value(member, depth + 1, max_depth)
+    elif isinstance(value, dict):
         for name, member in value.items():
             _check_string(name)
             _check_value(member, depth + 1, max_depth)
@@ -131,15 +151,30 @@ def canonicalize(value: Any, *, max_depth: int = MAX_DEPTH) -> bytes:
     return _dumps(value)
 
 
+def canonicalize_loaded(value: Any, source: bytes, *, max_depth: int = MAX_DEPTH) -> bytes:
+    """:func:`canonicalize` of ``value``, which must be what ``strict_loads(source)`` returned or a member of it.
+
+    Same bytes and same errors as :func:`canonicalize`. The check of ``value`` is skipped only when it cannot
+    fail: ``source`` is UTF-8 bytes without a ``\\u`` escape (so :func:`strict_loads` has already refused floats,
+    unsafe integers and invalid text, and no string can hold a lone surrogate), and it holds at most
+    ``max_depth`` opening brackets in all (so nothing in ``value`` is nested deeper than that).
+    """
+    if b"\\u" in source or source.count(b"{") + source.count(b"[") > max_depth:
+        return canonicalize(value, max_depth=max_depth)
+    return _dumps(value)
+
+
 def _dumps(value: Any) -> bytes:
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
-        if text.isascii() or not _ASTRAL.search(text):
-            return text.encode("utf-8")
+        data = text.encode("utf-8")
     except RecursionError:
         raise StatementError("JSON nested too deeply", code="statement.depth") from None
     except UnicodeEncodeError:
         raise StatementError("string holds a lone surrogate", code="statement.encoding") from None
+    # A character outside the Basic Multilingual Plane is the only one whose UTF-8 form starts with 0xF0-0xF4.
+    if len(data) == len(text) or not any(lead in data for lead in _ASTRAL_LEADS):
+        return data
     return rfc8785.dumps(value)
 
 

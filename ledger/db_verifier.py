@@ -16,14 +16,17 @@ from .export import ExportCheckpoint, ExportEntry, ExportItem
 from .merkle import Node
 from .models import AuthorHead, BatchHead, CheckpointRecord, Entry, LedgerHead, LedgerKey, TreeNode
 from .statements import Leaf, parse_time
-from .verifier import EntryObserver, Replay, VerifyReport
+from .verifier import DomainReplay, EntryObserver, Replay, VerifyReport
 
 _CHUNK = 2000
 
 
 def verify_database(session: Session, operator_key: VerifierKey, *, trusted: Checkpoint | None = None,
-                    progress: Callable[[int], None] | None = None, threads: int = 2) -> VerifyReport:
+                    progress: Callable[[int], None] | None = None, threads: int | None = None,
+                    domain: DomainReplay | None = None) -> VerifyReport:
     """Verify the ledger tables against the out-of-band operator key.
+
+    ``threads`` and ``domain`` are as for :func:`ledger.verify_export_lines`.
 
     Returns the report when intact; raises :class:`VerificationError` naming the first bad entry or row.
     """
@@ -40,7 +43,7 @@ def verify_database(session: Session, operator_key: VerifierKey, *, trusted: Che
         _compare_entry(rows.pop(index), leaf, leaf_hash)
 
     observer = EntryObserver(on_entry=on_entry, on_node=nodes.add)
-    with Replay(operator_key, trusted=trusted, threads=threads, observer=observer) as replay:
+    with Replay(operator_key, trusted=trusted, threads=threads, observer=observer, domain=domain) as replay:
         report = replay.run(_items(session, rows), progress=progress)
         nodes.flush()
         _compare_head(head, replay)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .checkpoint import sign_checkpoint
@@ -173,8 +173,8 @@ def sequence_statements(session: Session, prepared: Sequence[Prepared], *, confi
     received = max(format_received(clock()), head.last_received)
     received_at = parse_time(received)
     statements = [item.signed.statement for item in prepared if item.signed is not None]
-    existing = _existing_entries(session, [statement.hash for statement in statements])
     state = _BatchState(session, head.registrar, statements)
+    existing = _existing_entries(session, statements, state)
     operator_key = config.operator.public_key
 
     results: list[AppendResult] = []
@@ -265,11 +265,28 @@ def initialise_ledger(session: Session, *, config: LedgerConfig, registrar: Sign
     return True
 
 
-def _existing_entries(session: Session, hashes: list[bytes]) -> dict[bytes, int]:
-    if not hashes:
-        return {}
-    rows = session.execute(select(Entry.statement_hash, Entry.index).where(Entry.statement_hash.in_(hashes)))
-    return {statement_hash: index for statement_hash, index in rows}
+def _existing_entries(session: Session, statements: list[Statement], state: _BatchState) -> dict[bytes, int]:
+    """The entries already holding any of ``statements``: statement hash -> index.
+
+    A statement in the log is its author's entry at its ``seq``, and an author's entries are numbered 1 to the
+    head's ``seq``. So only a statement at or below its author's committed head can be a replay, and it is one
+    exactly when the entry at its ``(author, seq)`` holds the same statement hash; those entries are looked up by
+    the unique ``(author, seq)`` index. (Probing the ``statement_hash`` index for every statement instead costs a
+    random index page per statement, more as the ledger grows.)
+    """
+    wanted: dict[str, set[int]] = {}
+    for statement in statements:
+        committed = state.committed_seq(statement.author)
+        if committed is not None and statement.seq <= committed:
+            wanted.setdefault(statement.author, set()).add(statement.seq)
+    found: dict[bytes, int] = {}
+    for author, seqs in wanted.items():
+        ordered = sorted(seqs)
+        for start in range(0, len(ordered), 500):
+            rows = session.execute(select(Entry.statement_hash, Entry.index)
+                                   .where(Entry.author == author, Entry.seq.in_(ordered[start:start + 500])))
+            found.update({statement_hash: index for statement_hash, index in rows})
+    return found
 
 
 def _write(session: Session, head: LedgerHead, accepted: list[tuple[SignedStatement, int]], received: str,
@@ -336,12 +353,14 @@ class _BatchState:
         authors = {statement.author for statement in statements}
         refs = {ref for statement in statements for ref in statement.links}
         keys = {statement.key for statement in statements}
+        # Plain column rows, not ORM entities: a thousand entities cost more than the rest of the batch's reads.
         self._base_authors: dict[str, tuple[int, bytes] | None] = dict.fromkeys(authors)
-        for row in _chunked_in(session, AuthorHead, AuthorHead.author, authors):
-            self._base_authors[row.author] = (row.seq, row.statement_hash)
+        for author, seq, value in _chunked_in(session, (AuthorHead.author, AuthorHead.seq, AuthorHead.statement_hash),
+                                              AuthorHead.author, authors):
+            self._base_authors[author] = (seq, value)
         self._base_batches: dict[str, bytes | None] = dict.fromkeys(refs)
-        for row in _chunked_in(session, BatchHead, BatchHead.ref, refs):
-            self._base_batches[row.ref] = row.statement_hash
+        for ref, value in _chunked_in(session, (BatchHead.ref, BatchHead.statement_hash), BatchHead.ref, refs):
+            self._base_batches[ref] = value
         self._base_keys: dict[str, KeyRecord | None] = {}
         self._load_keys(keys)
         self._authors: dict[str, tuple[int, bytes, int]] = {}
@@ -354,26 +373,36 @@ class _BatchState:
     def _load_keys(self, key_ids: Collection[str]) -> None:
         for key_id in key_ids:
             self._base_keys.setdefault(key_id, None)
-        for row in _chunked_in(self._session, LedgerKey, LedgerKey.key_id, key_ids):
-            self._base_keys[row.key_id] = KeyRecord(row.key_id, row.author, row.public_key, row.label,
-                                                    row.added_index, row.revoked_index)
+        columns = (LedgerKey.key_id, LedgerKey.author, LedgerKey.public_key, LedgerKey.label, LedgerKey.added_index,
+                   LedgerKey.revoked_index)
+        for row in _chunked_in(self._session, columns, LedgerKey.key_id, key_ids):
+            self._base_keys[row[0]] = KeyRecord(*row)
 
     def author_head(self, author: str) -> tuple[int, bytes] | None:
         found = self._item_authors.get(author) or self._authors.get(author)
         if found is not None:
             return found[0], found[1]
+        return self.committed_head(author)
+
+    def committed_head(self, author: str) -> tuple[int, bytes] | None:
+        """The author's head as committed before this batch: ``(seq, statement hash)``."""
         if author not in self._base_authors:
-            row = self._session.get(AuthorHead, author)
-            self._base_authors[author] = None if row is None else (row.seq, row.statement_hash)
+            row = self._session.execute(select(AuthorHead.seq, AuthorHead.statement_hash)
+                                        .where(AuthorHead.author == author)).first()
+            self._base_authors[author] = None if row is None else (row[0], row[1])
         return self._base_authors[author]
+
+    def committed_seq(self, author: str) -> int | None:
+        head = self.committed_head(author)
+        return None if head is None else head[0]
 
     def batch_head(self, ref: str) -> bytes | None:
         found = self._item_batches.get(ref) or self._batches.get(ref)
         if found is not None:
             return found[0]
         if ref not in self._base_batches:
-            row = self._session.get(BatchHead, ref)
-            self._base_batches[ref] = None if row is None else row.statement_hash
+            self._base_batches[ref] = self._session.scalar(select(BatchHead.statement_hash)
+                                                           .where(BatchHead.ref == ref))
         return self._base_batches[ref]
 
     def key(self, key_id: str) -> KeyRecord | None:
@@ -409,37 +438,45 @@ class _BatchState:
         self._item_authors, self._item_batches, self._item_keys = {}, {}, {}
 
     def write(self) -> None:
-        """Insert or update the derived rows the batch changed."""
-        self._upsert(AuthorHead, "author", self._base_authors,
+        """Insert or update the derived rows the batch changed (Core statements: no ORM bookkeeping per row)."""
+        self._upsert(_table(AuthorHead), "author", self._base_authors,
                      [{"author": author, "seq": seq, "statement_hash": value, "entry_index": index}
                       for author, (seq, value, index) in self._authors.items()])
-        self._upsert(BatchHead, "ref", self._base_batches,
+        self._upsert(_table(BatchHead), "ref", self._base_batches,
                      [{"ref": ref, "statement_hash": value, "entry_index": index}
                       for ref, (value, index) in self._batches.items()])
+        keys = _table(LedgerKey)
         new_keys = [record for key_id, record in self._keys.items() if self._base_keys.get(key_id) is None]
         if new_keys:
-            self._session.execute(insert(LedgerKey), [
+            self._session.execute(insert(keys), [
                 {"key_id": record.key_id, "author": record.author, "public_key": record.public_key,
                  "label": record.label, "added_index": record.added_index, "revoked_index": record.revoked_index}
                 for record in new_keys])
-        revoked = [{"key_id": key_id, "revoked_index": record.revoked_index}
+        revoked = [{"b_key_id": key_id, "revoked_index": record.revoked_index}
                    for key_id, record in self._keys.items() if self._base_keys.get(key_id) is not None]
         if revoked:
-            self._session.execute(update(LedgerKey), revoked)
+            self._session.execute(update(keys).where(keys.c.key_id == bindparam("b_key_id"))
+                                  .values(revoked_index=bindparam("revoked_index")), revoked)
 
-    def _upsert(self, model: Any, key: str, base: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    def _upsert(self, table: Table, key: str, base: dict[str, Any], rows: list[dict[str, Any]]) -> None:
         fresh = [row for row in rows if base.get(row[key]) is None]
-        known = [row for row in rows if base.get(row[key]) is not None]
+        known = [{("b_" + name if name == key else name): value for name, value in row.items()}
+                 for row in rows if base.get(row[key]) is not None]
         if fresh:
-            self._session.execute(insert(model), fresh)
+            self._session.execute(insert(table), fresh)
         if known:
-            self._session.execute(update(model), known)
+            values: dict[str, Any] = {name: bindparam(name) for name in known[0] if name != "b_" + key}
+            self._session.execute(update(table).where(table.c[key] == bindparam("b_" + key)).values(values), known)
 
 
-def _chunked_in(session: Session, model: Any, column: Any, values: Collection[str]) -> Iterable[Any]:
+def _table(model: Any) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _chunked_in(session: Session, columns: tuple[Any, ...], column: Any, values: Collection[str]) -> Iterable[Any]:
     ordered = sorted(values)
     for start in range(0, len(ordered), 500):
-        yield from session.scalars(select(model).where(column.in_(ordered[start:start + 500])))
+        yield from session.execute(select(*columns).where(column.in_(ordered[start:start + 500])))
 
 
 def author_position(session: Session, author: str) -> tuple[int, str | None]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .canonical import MAX_DEPTH, canonicalize, strict_loads
+from .canonical import MAX_DEPTH, canonicalize, canonicalize_loaded, strict_loads
 from .errors import StatementError
 from .keys import SIGNATURE_SIZE, Signer
 
@@ -225,10 +225,15 @@ def parse_leaf(data: bytes, *, max_bytes: int = DEFAULT_MAX_STATEMENT_BYTES) -> 
     if not isinstance(received, str) or not _RECEIVED.fullmatch(received) or _parse_time(received) is None:
         raise StatementError(f"received must be YYYY-MM-DDTHH:MM:SS.ffffffZ, found {received!r}",
                              code="leaf.received")
-    statement_bytes = canonicalize(fields["statement"])  # checks the nesting limit on the statement itself
+    # Checks the nesting limit on the statement itself (the rest strict_loads has checked on these bytes).
+    statement_bytes = canonicalize_loaded(fields["statement"], data)
     statement = parse_statement(fields["statement"], max_bytes=max_bytes, canonical=statement_bytes)
-    signed = SignedStatement(statement, decode_signature(fields["signature"]))
-    expected = encode_leaf(signed, received)
+    signature_text = fields["signature"]
+    signed = SignedStatement(statement, decode_signature(signature_text))
+    # The leaf as encode_leaf() builds it: the signature text is canonical base64 (decode_signature checked it)
+    # and the receive time is plain ASCII.
+    expected = b"".join((b'{"received":"', received.encode("ascii"), b'","signature":"',
+                         signature_text.encode("ascii"), b'","statement":', statement_bytes, b"}"))
     if expected != data:
         raise StatementError(f"leaf is not in canonical form: expected {len(expected)} bytes starting "
                              f"{_first_difference(expected, data)}", code="leaf.not_canonical")

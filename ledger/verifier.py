@@ -5,39 +5,55 @@ For each entry ``i`` in order it checks, numbered as in ``docs/ledger-format.md`
 1. the entry's index is ``i`` and its leaf parses, is canonical and is a valid statement;
 2. the signing key: entry 0 is signed by the operator key given out of band, every later entry by a key
    registered for its author and not revoked at an earlier index;
-3. the Ed25519 signature over the statement (checked in parallel threads, reported in index order);
+3. the Ed25519 signature over the statement;
 4. the ledger rules: origin, clock skew, the author's sequence number and previous hash, every batch link,
    and the ``ledger.*`` key statements' authority;
 5. receive times never decrease;
 6. the chain hash;
+   then, when the caller passes a :class:`DomainReplay` and the statement's type is outside ``ledger.*``, the
+   domain layer's own rules (``domain.apply``, in index order, once steps 1-6 have passed for the entry; not part
+   of the format, which treats bodies as opaque): a :class:`LedgerError` from it is reported as
+   ``verify.domain`` at ``i``, with the domain error's code kept at the start of the message;
 7. every checkpoint's operator signature, its origin, and its root against the Merkle root at its size;
 8. the final checkpoint covers every entry, and it is consistent with the checkpoint trusted from the last run
    (a smaller tree is a rollback, a different root at the trusted size a fork).
 
-Memory stays bounded: batch heads spill to a temporary SQLite file past a threshold, and the Merkle tree is
-kept as its O(log n) right edge.
+Steps 1 and 3 need no state, so they run a chunk of entries at a time in worker processes
+(:mod:`ledger.verify_workers`); everything else runs here, in order. The first failure in log order is reported
+all the same: a worker's signature result counts only when it checked the key that step 2 finds valid here,
+and an entry whose key the worker did not have yet is checked again, in the background, before any later
+failure is reported. (So ``domain.apply`` may already have seen a few entries after one whose signature turns out
+bad; the signature failure is what is reported.)
+
+Memory stays bounded: a few chunks are in flight at a time, batch heads spill to a temporary SQLite file past a
+threshold, and the Merkle tree is kept as its O(log n) right edge.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from .checkpoint import Checkpoint, VerifierKey, open_checkpoint
-from .errors import LedgerError, SignatureError, VerificationError
+from .errors import LedgerError, VerificationError
 from .export import MAX_LINE_BYTES, ExportCheckpoint, ExportEntry, ExportItem, read_export
-from .keys import verify_signature
-from .merkle import MerkleAccumulator, Node, leaf_hash
+from .keys import key_id
+from .merkle import MerkleAccumulator, Node
 from .rules import KeyRecord, apply_statement, signing_key
-from .statements import GENESIS_CHAIN, Leaf, entry_chain_hash, parse_leaf, parse_time
+from .statements import GENESIS_CHAIN, Leaf, Statement, entry_chain_hash, parse_time
+from .verify_workers import Checked, SignatureJob, WorkerPool, bad_signatures, check_leaves, rebuild_leaf
 
 CHUNK = 1024
 BATCH_HEADS_IN_MEMORY = 200_000
+_IN_FLIGHT_PER_WORKER = 2
 
 
 @dataclass
@@ -65,10 +81,23 @@ class EntryObserver:
     on_node: Callable[[Node, bytes], None] | None = None
 
 
+class DomainReplay(Protocol):
+    """The domain layer's rules, replayed by the verifier over statements outside ``ledger.*``.
+
+    ``apply`` is called in index order for every such entry once the ledger's own checks of it have passed, with
+    the entry's receive time; it records the statement's effects or raises :class:`LedgerError` to refuse it.
+    """
+
+    def apply(self, statement: Statement, index: int, received: datetime) -> None: ...
+
+
 def verify_export_lines(lines: Iterable[bytes], operator_key: VerifierKey, *, trusted: Checkpoint | None = None,
-                        progress: Callable[[int], None] | None = None, threads: int = 2) -> VerifyReport:
+                        progress: Callable[[int], None] | None = None, threads: int | None = None,
+                        domain: DomainReplay | None = None) -> VerifyReport:
     """Verify an export given as its raw lines (each ending in LF) against the out-of-band operator key.
 
+    ``threads`` is the number of worker processes that parse leaves and check signatures (default: the number
+    of CPUs; 1 does everything in this process). ``domain``, when given, replays the domain rules too.
     Returns the report when the ledger is intact; raises :class:`VerificationError` naming the first bad entry
     otherwise (format errors and checkpoint errors included).
     """
@@ -79,7 +108,7 @@ def verify_export_lines(lines: Iterable[bytes], operator_key: VerifierKey, *, tr
     if header.origin != operator_key.name:
         raise VerificationError(f"export is of ledger {header.origin!r}, the operator key is for "
                                 f"{operator_key.name!r}", code="verify.origin")
-    with Replay(operator_key, trusted=trusted, threads=threads) as replay:
+    with Replay(operator_key, trusted=trusted, threads=threads, domain=domain) as replay:
         report = replay.run(_guard_format(items), progress=progress)
     if report.tree_size != header.tree_size:
         raise VerificationError(f"header announces {header.tree_size} entries, export holds {report.tree_size}",
@@ -104,83 +133,178 @@ def _guard_format(items: Iterator[ExportItem]) -> Iterator[ExportItem]:
         raise VerificationError(exc.message, code=exc.code) from None
 
 
-class Replay:
-    """Replays entries in order; shared by the export and the database verifiers."""
+def default_workers() -> int:
+    """The number of worker processes used when the caller names none: one per CPU."""
+    return os.cpu_count() or 1
 
-    def __init__(self, operator_key: VerifierKey, *, trusted: Checkpoint | None = None, threads: int = 2,
-                 observer: EntryObserver | None = None, batch_heads_in_memory: int = BATCH_HEADS_IN_MEMORY) -> None:
+
+class Replay:
+    """Replays entries in order; shared by the export and the database verifiers.
+
+    With ``threads`` > 1, entries are read ``chunk`` (default :data:`CHUNK`) at a time and each chunk is parsed
+    and signature-checked in one of ``threads`` worker processes (started once the first chunk is full), a few
+    chunks ahead of the in-order replay; with 1, or for fewer entries than one chunk, everything runs here.
+    """
+
+    def __init__(self, operator_key: VerifierKey, *, trusted: Checkpoint | None = None, threads: int | None = None,
+                 observer: EntryObserver | None = None, domain: DomainReplay | None = None,
+                 batch_heads_in_memory: int = BATCH_HEADS_IN_MEMORY, chunk: int | None = None) -> None:
         self.key = operator_key
         self.trusted = trusted
-        self.threads = max(1, threads)
+        self.threads = max(1, threads if threads is not None else default_workers())
+        self.chunk = max(1, chunk if chunk is not None else CHUNK)
         self.observer = observer or EntryObserver()
+        self.domain = domain
         self.state = _ReplayState(batch_heads_in_memory)
+        # Entry 0 is checked under the out-of-band operator key.
+        self.state.key_log.append((key_id(operator_key.public_key), operator_key.public_key))
+        self.state.live_keys.update(self.state.key_log)
         self.tree = MerkleAccumulator()
         self.chain = GENESIS_CHAIN
         self.last_received = ""
         self.last_checkpoint: Checkpoint | None = None
         self.report = VerifyReport(operator_key.name)
+        self._received_at: datetime | None = None
+        self._pool: WorkerPool | None = None
+        self._in_flight: deque[list[ExportItem] | None] = deque()  # per pool task: its items, None for signatures
+        self._late: list[SignatureJob] = []
 
     def run(self, items: Iterable[ExportItem], *, progress: Callable[[int], None] | None = None) -> VerifyReport:
         started = time.perf_counter()
-        pending: list[tuple[Future[list[int]], int]] = []
-        jobs: list[tuple[int, bytes, bytes, bytes]] = []
-        with ThreadPoolExecutor(self.threads) as pool:
-            try:
-                for item in items:
-                    if isinstance(item, ExportCheckpoint):
-                        self._settle(pending, jobs, pool, wait_all=True)
-                        self._check_checkpoint(item.note)
-                        continue
-                    jobs.append(self._entry(item))
-                    if len(jobs) >= CHUNK:
-                        pending.append((pool.submit(_verify_chunk, jobs), jobs[0][0]))
-                        jobs = []
-                        self._settle(pending, jobs, pool, wait_all=False)
-                        if progress is not None:
-                            progress(self.tree.size)
-            except VerificationError as exc:
-                # A later check failed; an earlier signature failure, if any, is the first bad entry.
-                self._settle(pending, jobs, pool, wait_all=True, before=exc.index)
-                raise
-            self._settle(pending, jobs, pool, wait_all=True)
+        try:
+            self._run(iter(items), progress)
+        except VerificationError:
+            # A later check failed; an earlier signature failure, if any, is the first bad entry.
+            self._raise_bad_signature()
+            raise
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
         if progress is not None:
             progress(self.tree.size)
         self._finish()
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def _entry(self, entry: ExportEntry) -> tuple[int, bytes, bytes, bytes]:
+    def _run(self, items: Iterator[ExportItem], progress: Callable[[int], None] | None) -> None:
+        chunk: list[ExportItem] = []
+        entries = 0
+        for item in _until_failure(items, failure := _Failure()):
+            chunk.append(item)
+            if isinstance(item, ExportEntry):
+                entries += 1
+                if entries == self.chunk:
+                    self._dispatch(chunk)
+                    chunk, entries = [], 0
+                    if progress is not None:
+                        progress(self.tree.size)
+        self._dispatch(chunk)
+        while self._in_flight:
+            self._take()
+        self._raise_bad_signature()
+        if failure.error is not None:
+            raise failure.error
+
+    def _dispatch(self, chunk: list[ExportItem]) -> None:
+        """Hand a chunk to a worker, or replay it here when there are no workers."""
+        if not chunk:
+            return
+        if self._pool is None and self.threads > 1 and len(chunk) >= self.chunk:
+            self._pool = WorkerPool(self.threads)
+        if self._pool is None:
+            leaves = (item.leaf for item in chunk if isinstance(item, ExportEntry))
+            self._replay_chunk(chunk, check_leaves(self.state.live_keys, leaves))
+            return
+        self._submit(chunk)
+        while len(self._in_flight) > _IN_FLIGHT_PER_WORKER * self.threads:
+            self._take()
+
+    def _submit(self, chunk: list[ExportItem] | None) -> None:
+        assert self._pool is not None
+        if chunk is None:
+            self._pool.submit("signatures", self._late, self.state.key_log)
+            self._late = []
+        else:
+            self._pool.submit("leaves", [item.leaf for item in chunk if isinstance(item, ExportEntry)],
+                              self.state.key_log)
+        self._in_flight.append(chunk)
+
+    def _take(self) -> None:
+        assert self._pool is not None
+        chunk = self._in_flight.popleft()
+        result = self._pool.take()
+        if chunk is None:
+            if result:
+                raise _signature_error(result[0])
+            return
+        checked, failure = result
+        self._replay_chunk(chunk, iter([*checked, failure] if failure is not None else checked))
+
+    def _replay_chunk(self, chunk: list[ExportItem], checked: Iterator[Checked]) -> None:
+        for item in chunk:
+            if isinstance(item, ExportCheckpoint):
+                self._check_checkpoint(item.note)
+            else:
+                self._entry(item, next(checked))
+
+    def _raise_bad_signature(self) -> None:
+        """Finish the background signature checks; raise for the first that fails."""
+        if self._pool is None:
+            return
+        if self._late:
+            self._submit(None)
+        while self._in_flight:
+            chunk = self._in_flight.popleft()
+            result = self._pool.take()
+            if chunk is None and result:
+                raise _signature_error(result[0])
+
+    def _entry(self, entry: ExportEntry, checked: Checked) -> None:
         index = self.tree.size
         # Step 1.
         if entry.index != index:
             raise VerificationError(f"expected entry {index}, found entry {entry.index} (missing, duplicated or "
                                     "reordered entries)", code="verify.order", index=index)
-        try:
-            leaf = parse_leaf(entry.leaf)
-        except LedgerError as exc:
-            raise VerificationError(exc.message, code=exc.code, index=index) from None
+        if len(checked) == 2:
+            raise VerificationError(checked[1], code=checked[0], index=index)
+        leaf = rebuild_leaf(checked, entry.leaf)
         statement = leaf.statement
         try:
             # Step 2.
             public = signing_key(self.state, statement, index, self.key.public_key)
         except LedgerError as exc:
             raise VerificationError(exc.message, code=exc.code, index=index) from None
+        # Step 3, when the worker checked the signature under this very key.
+        checked_here = checked[14] == public
+        if checked_here and not checked[15]:
+            raise _signature_error(index)
+        job = (index, public, leaf.signed.signature, statement.signing_message())
         try:
-            self._replay(index, entry, leaf)
+            self._replay(index, entry, leaf, checked[13])
         except VerificationError:
             # Report an altered statement as such: its signature (step 3) comes before steps 4-6.
-            if _verify_chunk([(index, public, leaf.signed.signature, statement.signing_message())]):
-                raise VerificationError("statement signature does not verify under the key valid at this index",
-                                        code="signature.invalid", index=index) from None
+            if not checked_here and bad_signatures([job]):
+                raise _signature_error(index) from None
             raise
-        # Step 3 is queued: (index, key, signature, message).
-        return index, public, leaf.signed.signature, statement.signing_message()
+        if not checked_here:
+            # Step 3 for a key the worker did not have yet (registered in an entry still in flight).
+            if self._pool is None:
+                if bad_signatures([job]):
+                    raise _signature_error(index)
+            else:
+                self._late.append(job)
+                if len(self._late) >= self.chunk:
+                    self._submit(None)
 
-    def _replay(self, index: int, entry: ExportEntry, leaf: Leaf) -> None:
+    def _replay(self, index: int, entry: ExportEntry, leaf: Leaf, hashed: bytes) -> None:
         statement = leaf.statement
+        if leaf.received != self.last_received or self._received_at is None:
+            self._received_at = parse_time(leaf.received)
+        received_at = self._received_at
         try:
             # Step 4.
-            apply_statement(self.state, statement, index, parse_time(leaf.received), origin=self.key.name,
+            apply_statement(self.state, statement, index, received_at, origin=self.key.name,
                             operator_key=self.key.public_key)
         except LedgerError as exc:
             raise VerificationError(exc.message, code=exc.code, index=index) from None
@@ -190,7 +314,6 @@ class Replay:
                                     f"{self.last_received}", code="verify.received_order", index=index)
         self.last_received = leaf.received
         # Step 6.
-        hashed = leaf_hash(entry.leaf)
         self.chain = entry_chain_hash(self.chain, index, hashed)
         if self.chain != entry.chain_hash:
             raise VerificationError(f"chain hash expected {self.chain.hex()}, found {entry.chain_hash.hex()}",
@@ -202,19 +325,14 @@ class Replay:
             self._check_trusted_at(self.tree.size, self.tree.root())
         if self.observer.on_entry is not None:
             self.observer.on_entry(index, leaf, hashed, self.chain)
-        self.report.types[statement.type] = self.report.types.get(statement.type, 0) + 1
-
-    def _settle(self, pending: list[tuple[Future[list[int]], int]], jobs: list[tuple[int, bytes, bytes, bytes]],
-                pool: ThreadPoolExecutor, *, wait_all: bool, before: int | None = None) -> None:
-        if wait_all and jobs:
-            pending.append((pool.submit(_verify_chunk, list(jobs)), jobs[0][0]))
-            jobs.clear()
-        while pending and (wait_all or pending[0][0].done() or len(pending) > 2 * self.threads):
-            future, _ = pending.pop(0)
-            bad = future.result()
-            if bad and (before is None or bad[0] <= before):
-                raise VerificationError("statement signature does not verify under the key valid at this index",
-                                        code="signature.invalid", index=bad[0])
+        types = self.report.types
+        types[statement.type] = types.get(statement.type, 0) + 1
+        # The domain rules, after the ledger's own.
+        if self.domain is not None and not statement.type.startswith("ledger."):
+            try:
+                self.domain.apply(statement, index, received_at)
+            except LedgerError as exc:
+                raise VerificationError(f"{exc.code}: {exc.message}", code="verify.domain", index=index) from exc
 
     def _check_checkpoint(self, note: str) -> None:
         # Step 7.
@@ -262,17 +380,34 @@ class Replay:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
         self.state.close()
 
 
-def _verify_chunk(jobs: list[tuple[int, bytes, bytes, bytes]]) -> list[int]:
-    bad: list[int] = []
-    for index, public, signature, message in jobs:
+def _signature_error(index: int) -> VerificationError:
+    return VerificationError("statement signature does not verify under the key valid at this index",
+                             code="signature.invalid", index=index)
+
+
+@dataclass(slots=True)
+class _Failure:
+    error: VerificationError | None = None
+
+
+def _until_failure(items: Iterator[ExportItem], failure: _Failure) -> Iterator[ExportItem]:
+    """``items`` until they end or raise; a :class:`VerificationError` they raise is kept in ``failure``, to be
+    reported once the entries read before it have been replayed (one of them may fail first)."""
+    while True:
         try:
-            verify_signature(public, signature, message)
-        except SignatureError:
-            bad.append(index)
-    return bad
+            item = next(items)
+        except StopIteration:
+            return
+        except VerificationError as exc:
+            failure.error = exc
+            return
+        yield item
 
 
 class _ReplayState:
@@ -281,6 +416,9 @@ class _ReplayState:
 
     def __init__(self, batch_heads_in_memory: int) -> None:
         self.registrar: str | None = None
+        # Every key registered, in order, and the same as a table: what the signature workers look keys up in.
+        self.key_log: list[tuple[str, bytes]] = []
+        self.live_keys: dict[str, bytes] = {}
         self._authors: dict[str, tuple[int, bytes]] = {}
         self._author_entries: dict[str, int] = {}
         self._keys: dict[str, KeyRecord] = {}
@@ -322,6 +460,8 @@ class _ReplayState:
 
     def add_key(self, record: KeyRecord) -> None:
         self._keys[record.key_id] = record
+        self.key_log.append((record.key_id, record.public_key))
+        self.live_keys[record.key_id] = record.public_key
 
     def revoke_key(self, key_id: str, index: int) -> None:
         self._keys[key_id].revoked_index = index

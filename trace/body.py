@@ -10,6 +10,7 @@ from .errors import BodyError
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class Body:
@@ -65,7 +66,7 @@ class Body:
         if value is None and optional:
             return None
         try:
-            if not isinstance(value, str) or len(value) != 10:
+            if not isinstance(value, str) or not _DATE.fullmatch(value):
                 raise ValueError
             return date.fromisoformat(value)
         except ValueError:

@@ -4,7 +4,7 @@ registrar's name; and the helpers every rule shares (enterprise standing, batch 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from urllib.parse import quote
 
@@ -26,6 +26,7 @@ from .records import (
 ROLES = frozenset({"producer", "processor", "wholesaler", "retailer", "caterer", "logistics"})
 RETAIL_ROLES = frozenset({"retailer", "caterer"})
 MAY_ACT = frozenset({"active", "abnormal"})
+MARKET_TIME = timezone(timedelta(hours=8))
 
 
 def lot_ref(gtin: str, lot: str) -> str:
@@ -53,8 +54,9 @@ class Context:
 
     @property
     def local_day(self) -> date:
-        """The receive date in the author's own UTC offset: what "today" means for expiry."""
-        return self.received.astimezone(datetime.fromisoformat(self.statement.time).tzinfo).date()
+        """The receive date in China Standard Time: what "today" means for expiry dates printed on packages.
+        The operator's receive time, not the author's claimed time or offset, so nobody can buy a day."""
+        return self.received.astimezone(MARKET_TIME).date()
 
     # -- enterprises -----------------------------------------------------------------------------------------
 

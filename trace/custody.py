@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 from .body import Body
@@ -23,6 +24,7 @@ from .records import (
     BatchRecord,
     ContentRecord,
     EdgeRecord,
+    EventRecord,
     ProductRecord,
     RecallRecord,
     ShipmentRecord,
@@ -48,6 +50,7 @@ COUNT_UNITS = frozenset({"EA", "H87", "C62", "NAR", "BX", "CT", "PK", "BG", "BO"
 CERTIFICATE_KINDS = frozenset({"compliance_promise", "quarantine", "inspection_report", "origin", "organic",
                                "gi", "drug_release", "other"})
 TRANSFORM_KINDS = frozenset({"process", "split", "merge", "repack"})
+SENSOR_UNITS = {"temperature": "CEL", "humidity": "P1"}
 MAX_UNITS = 1000
 MAX_IO = 100
 _LOT = re.compile(r"[!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}")
@@ -115,6 +118,8 @@ def ship(ctx: Context) -> None:
         raise DomainError(f"{ctx.actor} already used shipment id {shipment_id}", code="shipment.exists")
     ctx.take(batch.ref, ctx.actor, quantity)
     moving = _units_moved(ctx, body.strings("units", MAX_UNITS, 64, optional=True), batch, quantity)
+    for unit in moving:
+        ctx.book.put(replace(unit, status="in_transit"))
     ctx.book.put(ShipmentRecord(
         shipper=ctx.actor, shipment_id=shipment_id, ref=batch.ref, receiver=receiver.credit_code,
         quantity=format_quantity(quantity), unit=batch.unit, status="in_transit", ship_index=ctx.index,
@@ -175,7 +180,7 @@ def receive(ctx: Context) -> None:
     for unit_id in shipped_units:
         unit = ctx.book.get(UnitRecord, batch.ref, unit_id)
         assert unit is not None
-        ctx.book.put(replace(unit, holder=ctx.actor, status="lost" if unit_id in missing else unit.status))
+        ctx.book.put(replace(unit, holder=ctx.actor, status="lost" if unit_id in missing else "active"))
     ctx.book.put(replace(shipment, status="received", receive_index=ctx.index,
                          received_quantity=format_quantity(quantity)))
     ctx.summary = {"batch": batch.ref, "quantity": format_quantity(quantity), "unit": batch.unit,
@@ -246,12 +251,17 @@ def aggregate(ctx: Context) -> None:
     ref = sscc_ref(sscc)
     _new_batch_ref(ctx, ref)
     packed: list[tuple[BatchRecord, Decimal]] = []
+    listed_units: dict[str, list[str]] = {}
     for position, item in enumerate(body.items("contents", MAX_IO)):
-        entry = Body(item, f"body.contents[{position}]", {"batch", "quantity"})
+        entry = Body(item, f"body.contents[{position}]", {"batch", "quantity"}, {"units"})
         batch = ctx.batch(entry.required_text("batch", 256))
-        if batch.kind != "lot" or any(batch.ref == earlier.ref for earlier, _ in packed):
-            raise BodyError(f"contents[{position}] must be a lot listed once", code="body.duplicate")
+        if batch.kind != "lot":
+            raise CustodyError(f"contents[{position}] {batch.ref} is a logistic unit; pallets hold lots",
+                               code="custody.logistic_unit")
+        if any(batch.ref == earlier.ref for earlier, _ in packed):
+            raise BodyError(f"contents[{position}] lists {batch.ref} again", code="body.duplicate")
         packed.append((batch, parse_quantity(entry.raw("quantity"), f"body.contents[{position}].quantity")))
+        listed_units[batch.ref] = entry.strings("units", MAX_UNITS, 64, optional=True)
     ctx.book.put(BatchRecord(
         ref=ref, kind="logistic", gtin=None, lot=None, sscc=sscc, unit="EA", quantity="1", outstanding="1",
         creator=ctx.actor, created_index=ctx.index, last_index=ctx.index, produced_on=None, expires_on=None,
@@ -259,7 +269,7 @@ def aggregate(ctx: Context) -> None:
     ctx.give(ref, ctx.actor, Decimal(1))
     for batch, amount in packed:
         ctx.take(batch.ref, ctx.actor, amount)
-        moving = _units_moved(ctx, [], batch, amount)
+        moving = _units_moved(ctx, listed_units[batch.ref], batch, amount)
         for unit in moving:
             ctx.book.put(replace(unit, status="packed"))
         ctx.book.put(ContentRecord(ref, batch.ref, format_quantity(amount), to_json([u.unit_id for u in moving])))
@@ -342,6 +352,12 @@ def inspect(ctx: Context) -> None:
         if batch.creator != ctx.actor and ctx.held(batch.ref, ctx.actor) == ZERO:
             raise CustodyError(f"{ctx.actor} neither made nor holds batch {batch.ref}", code="custody.not_holder")
     result = body.choice("result", {"conformant", "non_conformant"})
+    if batch.inspection == "non_conformant" and batch.inspection_index is not None and not ctx.is_registrar:
+        failed = ctx.book.get(EventRecord, batch.inspection_index)
+        if failed is not None and failed.actor == ctx.registrar:
+            raise CustodyError(f"batch {batch.ref} failed the regulator's inspection (entry "
+                               f"{batch.inspection_index}); only the regulator may record a new result",
+                               code="custody.regulator_result")
     ctx.book.put(replace(batch, inspection=result, inspection_index=ctx.index))
     ctx.summary = {"batch": batch.ref, "result": result,
                    "items": body.strings("items", 50, 100, optional=True),
@@ -352,7 +368,7 @@ def inspect(ctx: Context) -> None:
 
 def recall(ctx: Context) -> None:
     """A persistent recall by the registrar or the batch's maker, inherited by every downstream batch and
-    logistic unit, now and later."""
+    logistic unit, now and later; recalling a logistic unit recalls the goods packed in it."""
     body = Body(ctx.statement.body, "body", {"batch", "reason"}, {"level"})
     batch = ctx.batch(body.required_text("batch", 256))
     if not ctx.is_registrar:
@@ -370,10 +386,12 @@ def recall(ctx: Context) -> None:
         ref = pending.pop()
         ctx.book.put(RecallRecord(ref, ctx.index, batch.ref, ctx.actor, reason))
         affected += 1
-        for edge in ctx.book.prefix(EdgeRecord, ref):
-            if edge.child not in seen:
-                seen.add(edge.child)
-                pending.append(edge.child)
+        following = [edge.child for edge in ctx.book.prefix(EdgeRecord, ref)]
+        following += [content.ref for content in ctx.book.prefix(ContentRecord, ref)]  # a pallet's goods
+        for child in following:
+            if child not in seen:
+                seen.add(child)
+                pending.append(child)
     ctx.summary = {"batch": batch.ref, "reason": reason, "level": level, "affected_batches": affected}
 
 
@@ -411,13 +429,22 @@ def record_sensor(ctx: Context) -> None:
                                code="custody.not_holder")
     elif ctx.held(batch.ref, actor.credit_code) == ZERO:
         raise CustodyError(f"{ctx.actor} holds none of batch {batch.ref}", code="custody.not_holder")
-    measurement = body.choice("measurement", {"temperature", "humidity"})
-    uom = body.choice("uom", {"CEL", "P1"})
+    measurement = body.choice("measurement", set(SENSOR_UNITS))
+    uom = body.choice("uom", {SENSOR_UNITS[measurement]})
     low, high = _limit(body, "minimum"), _limit(body, "maximum")
+    if low is not None and high is not None and low > high:
+        raise BodyError("body.minimum is above body.maximum", code="body.sensor")
+    device = body.text("device", 100, optional=True)
     readings, excursions = [], []
     for position, item in enumerate(body.items("readings", 1000)):
         reading = Body(item, f"body.readings[{position}]", {"time", "value"})
         time = reading.required_text("time", 40)
+        try:
+            if datetime.fromisoformat(time).utcoffset() is None:
+                raise ValueError
+        except ValueError:
+            raise BodyError(f"body.readings[{position}].time must be an ISO 8601 time with its UTC offset, found "
+                            f"{time!r}", code="body.date") from None
         value = _decimal(reading.raw("value"), f"body.readings[{position}].value")
         readings.append(value)
         if (low is not None and value < low) or (high is not None and value > high):
@@ -426,7 +453,8 @@ def record_sensor(ctx: Context) -> None:
         ctx.flag("sensor.excursion", batch.ref, {"measurement": measurement, "uom": uom,
                                                  "minimum": body.raw("minimum"), "maximum": body.raw("maximum"),
                                                  "excursions": excursions[:20], "count": len(excursions)})
-    ctx.summary = {"batch": batch.ref, "measurement": measurement, "uom": uom, "count": len(readings),
+    ctx.summary = {"batch": batch.ref, "measurement": measurement, "uom": uom, "device": device,
+                   "count": len(readings),
                    "min": format(min(readings), "f"), "max": format(max(readings), "f"),
                    "excursions": len(excursions)}
 
@@ -456,14 +484,16 @@ def _output(ctx: Context, body: Body) -> BatchRecord:
     unit = parse_unit(body.raw("unit"), f"{body.path}.unit")
     certificates = _certificates(body)
     _require_compliance_certificate(product, certificates, f"{body.path}.certificates")
-    produced = body.day("produced_on", optional=True)
+    produced = body.day("produced_on", optional=True) or ctx.local_day
     expires = body.day("expires_on", optional=True)
+    if expires is not None and expires < produced:
+        raise BodyError(f"{body.path}.expires_on is before its production date {produced}", code="body.date")
     ref = lot_ref(product.gtin, lot)
     _new_batch_ref(ctx, ref)
     return BatchRecord(
         ref=ref, kind="lot", gtin=product.gtin, lot=lot, sscc=None, unit=unit, quantity=format_quantity(quantity),
         outstanding=format_quantity(quantity), creator=ctx.actor, created_index=ctx.index, last_index=ctx.index,
-        produced_on=(produced or ctx.local_day).isoformat(), expires_on=expires.isoformat() if expires else None,
+        produced_on=produced.isoformat(), expires_on=expires.isoformat() if expires else None,
         origin="{}", certificates=to_json(certificates), status="active", inspection=None, inspection_index=None)
 
 

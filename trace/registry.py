@@ -64,7 +64,7 @@ def update_enterprise(ctx: Context) -> None:
     _require_registrar(ctx)
     body = Body(ctx.statement.body, "body", {"credit_code"}, {"name", "name_en", "roles", "locations"})
     record = ctx.enterprise(body.required_text("credit_code", 18))
-    if len(body.data) == 1:
+    if not any(body.has(name) for name in ("name", "name_en", "roles", "locations")):
         raise BodyError("an update must change at least one of name, name_en, roles, locations",
                         code="body.missing")
     changed = replace(
@@ -74,7 +74,8 @@ def update_enterprise(ctx: Context) -> None:
         roles=_roles(body) if body.has("roles") else record.roles,
         locations=_locations(body) if body.has("locations") else record.locations)
     ctx.book.put(changed)
-    ctx.summary = {"credit_code": record.credit_code, "changed": sorted(set(body.data) - {"credit_code"})}
+    ctx.summary = {"credit_code": record.credit_code,
+                   "changed": sorted(name for name in body.data if name != "credit_code" and body.has(name))}
 
 
 def set_enterprise_status(ctx: Context) -> None:

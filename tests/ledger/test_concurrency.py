@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Sequence
+from datetime import datetime
 from multiprocessing.synchronize import Barrier
 from typing import Any
 
@@ -66,8 +67,8 @@ class KillingPolicy(AcceptTestEvents):
         super().__init__()
         self.where, self.after, self.checked = where, after, 0
 
-    def check(self, session: Session, statement: Statement, index: int) -> None:
-        super().check(session, statement, index)
+    def check(self, session: Session, statement: Statement, index: int, received: datetime) -> None:
+        super().check(session, statement, index, received)
         self.checked += 1
         if self.where == "check" and self.checked > self.after:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -264,8 +264,10 @@ def test_sensor_readings_need_the_holder_or_the_shipment(cast: Cast) -> None:
                  [batch], "custody.not_holder")
     world.act(cast.trader.signer, "trace.sensor", {**reading, "shipment": {"from": cast.maker.code, "id": "S-1"}},
               [batch])
-    world.refuse(cast.maker.signer, "trace.sensor", {**reading, "readings": [{"time": "t", "value": 3}]}, [batch],
-                 "body.quantity")
+    bad_value = [{"time": "2026-11-20T08:00:00+08:00", "value": 3}]
+    world.refuse(cast.maker.signer, "trace.sensor", {**reading, "readings": bad_value}, [batch], "body.quantity")
+    bad_time = [{"time": "yesterday", "value": "3"}]
+    world.refuse(cast.maker.signer, "trace.sensor", {**reading, "readings": bad_time}, [batch], "body.date")
     world.assert_rebuild_matches()
 
 
@@ -367,7 +369,7 @@ def test_aggregate_and_disaggregate(cast: Cast) -> None:
     world.refuse(maker.signer, "trace.aggregate", {"sscc": code, "contents": [{"batch": batch, "quantity": "1"}]},
                  [pallet, batch], "batch.exists")
     world.refuse(maker.signer, "trace.aggregate", {"sscc": sscc(2), "contents": [{"batch": pallet, "quantity": "1"}]},
-                 [f"00/{sscc(2)}", pallet], "body.duplicate")
+                 [f"00/{sscc(2)}", pallet], "custody.logistic_unit")
     world.refuse(maker.signer, "trace.ship", {"batch": second, "quantity": "1", "to": trader.code,
                                               "shipment_id": "S-0"}, [second], "custody.not_holder")
     world.refuse(maker.signer, "trace.destroy", {"batch": pallet, "quantity": "1", "reason": "x"}, [pallet],
@@ -531,4 +533,51 @@ def test_the_registrar_may_correct_and_a_barred_author_may_not(cast: Cast) -> No
     assert holdings(world) == {(batch, maker.code): "100"}
     summary = {row["type"]: json.loads(row["summary"]) for row in rows(world, EventRecord)}["trace.correct"]
     assert summary == {"entry": entry, "type": "trace.ship", "reason": "监管更正"}
+    world.assert_rebuild_matches()
+
+
+def test_units_in_transit_cannot_leave_twice_and_partial_pallets_name_their_units(harness: LedgerHarness) -> None:
+    world = World(harness)
+    maker = world.enterprise(credit_code("320500", 91), ["producer", "processor"], "制药厂")
+    buyer = world.enterprise(credit_code("320100", 92), ["wholesaler"], "医药公司")
+    drug = gtin("695009", 1)
+    world.product(maker, drug, "布洛芬缓释胶囊", "drug", approval_number="国药准字H10900089",
+                  drug_code_prefix="8123457")
+    boxes = [f"8123457{serial:013d}" for serial in range(1, 5)]
+    batch = lot(drug, "IB1")
+    world.act(maker.signer, "trace.commission", {"gtin": drug, "lot": "IB1", "quantity": "4", "unit": "BX",
+                                                 "produced_on": "2026-11-01", "units": boxes}, [batch])
+    world.act(maker.signer, "trace.ship", {"batch": batch, "quantity": "1", "to": buyer.code, "shipment_id": "A",
+                                           "units": boxes[:1]}, [batch])
+    world.refuse(maker.signer, "trace.ship", {"batch": batch, "quantity": "1", "to": buyer.code,
+                                              "shipment_id": "B", "units": boxes[:1]}, [batch], "custody.not_holder")
+    world.refuse(maker.signer, "trace.destroy", {"batch": batch, "quantity": "1", "reason": "x",
+                                                 "units": boxes[:1]}, [batch], "custody.not_holder")
+    pallet_code = sscc(91)
+    world.act(maker.signer, "trace.aggregate", {"sscc": pallet_code, "contents": [
+        {"batch": batch, "quantity": "2", "units": boxes[1:3]}]}, [f"00/{pallet_code}", batch])
+    world.act(maker.signer, "trace.ship", {"batch": batch, "quantity": "1", "to": buyer.code, "shipment_id": "C"},
+              [batch])
+    units = {unit_id: status for _, unit_id, _, status, _, _ in world.state()["trace_units"]}
+    assert units == {boxes[0]: "in_transit", boxes[1]: "packed", boxes[2]: "packed", boxes[3]: "in_transit"}
+    world.act(buyer.signer, "trace.receive", {"shipment": {"from": maker.code, "id": "A"}, "quantity": "1"},
+              [batch])
+    units = {unit_id: (holder, status) for _, unit_id, holder, status, _, _ in world.state()["trace_units"]}
+    assert units[boxes[0]] == (buyer.code, "active")
+    world.assert_rebuild_matches()
+
+
+def test_only_the_regulator_overturns_its_failed_inspection(harness: LedgerHarness) -> None:
+    world = World(harness)
+    farm = world.enterprise(credit_code("350121", 93, "93"), ["producer"], "茶园")
+    tea = gtin("695009", 2)
+    world.product(farm, tea, "绿茶", "food")
+    batch = lot(tea, "T1")
+    world.act(farm.signer, "trace.commission", {"gtin": tea, "lot": "T1", "quantity": "5", "unit": "KGM",
+                                                "produced_on": "2026-11-01"}, [batch])
+    world.registrar_act("trace.inspect", {"batch": batch, "result": "non_conformant", "items": ["农药残留"]}, [batch])
+    world.refuse(farm.signer, "trace.inspect", {"batch": batch, "result": "conformant"}, [batch],
+                 "custody.regulator_result")
+    world.registrar_act("trace.inspect", {"batch": batch, "result": "conformant"}, [batch])
+    world.act(farm.signer, "trace.inspect", {"batch": batch, "result": "conformant"}, [batch])
     world.assert_rebuild_matches()
