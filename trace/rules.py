@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ledger import Statement, StatementError
 
-from . import custody, registry
+from . import custody, processing, quality, registry
 from .body import Body
 from .book import Book
 from .context import Context
@@ -31,14 +31,14 @@ HANDLERS: dict[str, Callable[[Context], None]] = {
     custody.COMMISSION: custody.commission,
     custody.SHIP: custody.ship,
     custody.RECEIVE: custody.receive,
-    custody.TRANSFORM: custody.transform,
-    custody.AGGREGATE: custody.aggregate,
-    custody.DISAGGREGATE: custody.disaggregate,
+    processing.TRANSFORM: processing.transform,
+    processing.AGGREGATE: processing.aggregate,
+    processing.DISAGGREGATE: processing.disaggregate,
     custody.SELL: custody.sell,
-    custody.INSPECT: custody.inspect,
-    custody.RECALL: custody.recall,
+    quality.INSPECT: quality.inspect,
+    quality.RECALL: quality.recall,
     custody.DESTROY: custody.destroy,
-    custody.SENSOR: custody.record_sensor,
+    quality.SENSOR: quality.record_sensor,
 }
 EVENT_TYPES = frozenset(HANDLERS) | {CORRECT}
 REGISTRY_TYPES = frozenset({registry.ENTERPRISE_REGISTER, registry.ENTERPRISE_UPDATE, registry.ENTERPRISE_STATUS,
