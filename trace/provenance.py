@@ -1,9 +1,9 @@
 """Provenance queries: the whole chain back to every source, and forward to every downstream holder.
 
-Both walk ``trace_edges`` with one recursive query (edges of corrected events are skipped) and then read the
-batches, edges, events and holders of the graph with one query each, joined against that walk, so the cost is a
-handful of round trips whatever the graph's depth: a 100-hop chain and a 10,000-batch graph stay well under
-200 ms (``bench/provenance_bench.py``).
+Both walk ``trace_edges`` with one recursive query into a temporary table (corrections delete their edges, so
+none is skipped), then read the batches, hops, events and holders of the graph with one query each joined
+against that table: a handful of round trips whatever the graph's depth. Figures for a 100-hop chain and
+10,000-batch graphs are in ``docs/benchmarks.md`` (``bench/provenance_bench.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import CTE, Select, String, literal, select
+from sqlalchemy import CTE, Column, MetaData, Select, String, Table, delete, insert, literal, select
 from sqlalchemy.orm import Session
 
 from .models import Batch, BatchEvent, Content, Edge, Enterprise, Event, Holding, Product, Recall, Shipment
@@ -96,6 +96,10 @@ class Provenance:
     enterprises: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
+#: The batches of the current walk; temporary, so private to the connection and never part of the schema.
+_WALKED = Table("trace_walked", MetaData(), Column("ref", String(256), primary_key=True), prefixes=["TEMPORARY"])
+
+
 class BatchNotFound(LookupError):
     code = "batch.unknown"
 
@@ -103,7 +107,7 @@ class BatchNotFound(LookupError):
 def trace_back(session: Session, ref: str, *, with_events: bool = True) -> Provenance:
     """Every batch ``ref`` was made from, transitively, each hop with who, where and when, and (``with_events``)
     every event of every batch. Raises :class:`BatchNotFound`."""
-    graph = _graph(session, ref, upstream=True, with_events=with_events)
+    graph = _graph(session, ref, _materialise(session, ref, upstream=True), upstream=True, with_events=with_events)
     children = {link.child for link in graph.links}
     graph.sources = sorted(node for node in graph.nodes if node not in children)
     return graph
@@ -112,8 +116,8 @@ def trace_back(session: Session, ref: str, *, with_events: bool = True) -> Prove
 def trace_forward(session: Session, ref: str, *, with_events: bool = False) -> Provenance:
     """Every batch made from or packed with ``ref``, transitively, and who holds how much of each now: the scope
     of a recall. Raises :class:`BatchNotFound`."""
-    graph = _graph(session, ref, upstream=False, with_events=with_events)
-    walk = _walk(ref, upstream=False)
+    walk = _materialise(session, ref, upstream=False)
+    graph = _graph(session, ref, walk, upstream=False, with_events=with_events)
     held = select(Holding.ref, Holding.holder, Holding.quantity, literal("held", String(12)).label("state")) \
         .join(walk, Holding.ref == walk.c.ref)
     moving = select(Shipment.ref, Shipment.receiver, Shipment.quantity, literal("in_transit", String(12))) \
@@ -136,8 +140,18 @@ def _walk(ref: str, *, upstream: bool) -> CTE:
     return walk.union(step)
 
 
-def _graph(session: Session, ref: str, *, upstream: bool, with_events: bool) -> Provenance:
+def _materialise(session: Session, ref: str, *, upstream: bool) -> Table:
+    """Run the walk once into a temporary table (one per connection, emptied first), so the queries that follow
+    join an indexed table instead of each re-running the recursion."""
+    connection = session.connection()
+    _WALKED.create(connection, checkfirst=True)
+    connection.execute(delete(_WALKED))
     walk = _walk(ref, upstream=upstream)
+    connection.execute(insert(_WALKED).from_select(["ref"], select(walk.c.ref)))
+    return _WALKED
+
+
+def _graph(session: Session, ref: str, walk: Table, *, upstream: bool, with_events: bool) -> Provenance:
     connection = session.connection()  # Core rows: the ORM's per-row bookkeeping would double the time
     rows = connection.execute(
         select(Batch.ref, Batch.kind, Batch.gtin, Batch.lot, Batch.sscc, Product.name, Product.category, Batch.unit,
