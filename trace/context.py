@@ -3,6 +3,7 @@ registrar's name; and the helpers every rule shares (enterprise standing, batch 
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -78,7 +79,6 @@ class Context:
     def use_location(self, enterprise: EnterpriseRecord, location_id: str | None) -> None:
         if location_id is None:
             return
-        import json
         locations = {item["id"] for item in json.loads(enterprise.locations)}
         if location_id not in locations:
             raise EnterpriseError(f"{enterprise.credit_code} has no registered location {location_id!r} (known: "
