@@ -12,11 +12,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from ledger import Statement
-from ledger.models import LedgerHead
 
 from .book import Book
 from .rules import apply_event, handles
-from .store import SessionSource, write_changes
+from .store import SessionSource, ledger_registrar, write_changes
 
 
 class TracePolicy:
@@ -29,8 +28,7 @@ class TracePolicy:
 
     def check(self, session: Session, statement: Statement, index: int, received: datetime) -> None:
         if self._book is None:
-            head = session.get(LedgerHead, 1)
-            self._registrar = head.registrar or "" if head is not None else ""
+            self._registrar = ledger_registrar(session)
             self._book = Book(SessionSource(session))
         apply_event(self._book, statement, index, received, registrar=self._registrar)
 
