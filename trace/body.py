@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from .errors import BodyError
+from .identifiers import is_valid_gs1_key
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -80,6 +81,14 @@ class Body:
         if not isinstance(value, str) or not _HEX64.fullmatch(value):
             raise BodyError(f"{self.path}.{name} must be a SHA-256 digest in 64 lowercase hex digits",
                             code="body.hash")
+        return value
+
+    def gs1_key(self, name: str, length: int, kind: str, code: str, *, optional: bool = False) -> str | None:
+        """A GS1 key of exactly ``length`` digits with a valid check digit (a GLN-13, an SSCC-18); ``code``
+        otherwise."""
+        value = self.text(name, length, optional=optional)
+        if value is not None and (len(value) != length or not is_valid_gs1_key(value)):
+            raise BodyError(f"{self.path}.{name} {value} is not a valid {kind}", code=code)
         return value
 
     def integer(self, name: str) -> int:

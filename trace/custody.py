@@ -181,9 +181,9 @@ def receive(ctx: Context) -> None:
 def sell(ctx: Context) -> None:
     """A retailer or caterer sells or uses held goods. Recalled, failed, or expired goods may not be sold; a
     serialised unit sold a second time is accepted but flagged as a counterfeit or diversion signal."""
-    ctx.acting_enterprise(RETAIL_ROLES)
+    seller = ctx.acting_enterprise(RETAIL_ROLES)
     body = Body(ctx.statement.body, "body", {"batch", "quantity"}, {"units", "location"})
-    ctx.use_location(ctx.enterprise(ctx.actor), body.text("location", 32, optional=True))
+    ctx.use_location(seller, body.text("location", 32, optional=True))
     batch = ctx.batch(body.required_text("batch", 256))
     if batch.kind != "lot":
         raise CustodyError(f"{batch.ref} is a logistic unit; disaggregate it first", code="custody.logistic_unit")
@@ -217,9 +217,9 @@ def sell(ctx: Context) -> None:
 
 def destroy(ctx: Context) -> None:
     """The holder destroys a quantity; when nothing of the batch is left anywhere, the batch is ended."""
-    ctx.acting_enterprise()
+    holder = ctx.acting_enterprise()
     body = Body(ctx.statement.body, "body", {"batch", "quantity", "reason"}, {"units", "location"})
-    ctx.use_location(ctx.enterprise(ctx.actor), body.text("location", 32, optional=True))
+    ctx.use_location(holder, body.text("location", 32, optional=True))
     batch = ctx.batch(body.required_text("batch", 256), allow_depleted=False)
     if batch.kind != "lot":
         raise CustodyError(f"{batch.ref} is a logistic unit; disaggregate it first", code="custody.logistic_unit")

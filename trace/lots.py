@@ -14,7 +14,7 @@ from decimal import Decimal
 from .body import Body
 from .context import Context
 from .errors import BodyError, CustodyError, DomainError
-from .identifiers import is_valid_gs1_key, parse_drug_code
+from .identifiers import parse_drug_code
 from .quantities import format_quantity
 from .records import (
     BatchRecord,
@@ -83,10 +83,8 @@ def read_origin(body: Body) -> str:
         value = origin.text(name, 200, optional=True)
         if value is not None:
             out[name] = value
-    gln = origin.text("gln", 13, optional=True)
+    gln = origin.gs1_key("gln", 13, "GLN-13", "body.gln", optional=True)
     if gln is not None:
-        if len(gln) != 13 or not is_valid_gs1_key(gln):
-            raise BodyError(f"body.origin.gln {gln} is not a valid GLN-13", code="body.gln")
         out["gln"] = gln
     return to_json(out)
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 from .body import Body
 from .context import ROLES, Context, lot_ref, sscc_ref
 from .errors import BodyError, CustodyError
-from .identifiers import is_valid_gs1_key
 from .lots import (
     LOT,
     MAX_IO,
@@ -94,9 +93,8 @@ def aggregate(ctx: Context) -> None:
     actor = ctx.acting_enterprise()
     body = Body(ctx.statement.body, "body", {"sscc", "contents"}, {"location"})
     ctx.use_location(actor, body.text("location", 32, optional=True))
-    sscc = body.required_text("sscc", 18)
-    if len(sscc) != 18 or not is_valid_gs1_key(sscc):
-        raise BodyError(f"body.sscc {sscc} is not a valid SSCC-18", code="body.sscc")
+    sscc = body.gs1_key("sscc", 18, "SSCC-18", "body.sscc")
+    assert sscc is not None  # required: gs1_key raises instead of returning None
     ref = sscc_ref(sscc)
     claim_ref(ctx, ref)
     packed: list[tuple[BatchRecord, Decimal]] = []

@@ -9,7 +9,7 @@ from dataclasses import replace
 from .body import Body
 from .context import ROLES, Context
 from .errors import BodyError, DomainError, EnterpriseError
-from .identifiers import IdentifierError, is_valid_gs1_key, normalise_gtin, uscc_problem, uscc_region
+from .identifiers import IdentifierError, normalise_gtin, uscc_problem, uscc_region
 from .records import EnterpriseRecord, ProductRecord, to_json
 
 ENTERPRISE_REGISTER = "trace.enterprise.register"
@@ -145,9 +145,7 @@ def _locations(body: Body) -> str:
     locations = []
     for position, item in enumerate(body.items("locations", 50, minimum=1)):
         location = Body(item, f"body.locations[{position}]", {"id", "name", "address"}, {"gln"})
-        gln = location.text("gln", 13, optional=True)
-        if gln is not None and (len(gln) != 13 or not is_valid_gs1_key(gln)):
-            raise BodyError(f"body.locations[{position}].gln {gln} is not a valid GLN-13", code="body.gln")
+        gln = location.gs1_key("gln", 13, "GLN-13", "body.gln", optional=True)
         entry = {"id": location.required_text("id", 32, pattern=_LOCATION_ID),
                  "name": location.required_text("name", 200), "address": location.required_text("address", 300)}
         if gln is not None:
