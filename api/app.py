@@ -15,8 +15,10 @@ from trace.ledger_service import open_database
 from trace.logs import configure_logging
 from trace.settings import Settings
 
-from . import errors, ledger_views
+from . import access_views, batch_views, enterprise_views, entries_views, errors, events_views, ledger_views
+from .bodies import MAX_BATCH_BODY
 from .context import AppContext, close_session
+from .limits import init_limits
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine, sessions = open_database(settings)
     app = Flask(__name__)
     app.config.update(TESTING=settings.testing, SECRET_KEY=settings.secret_key or None, JSON_SORT_KEYS=False,
-                      MAX_CONTENT_LENGTH=8 * 1024 * 1024)
+                      MAX_CONTENT_LENGTH=MAX_BATCH_BODY)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["trace"] = AppContext(
         settings=settings, engine=engine, sessions=sessions, keys=keys, ledger=ledger_config(settings, keys),
@@ -42,7 +44,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         clock=lambda: datetime.now(UTC))
     app.teardown_appcontext(close_session)
     errors.register(app)
-    app.register_blueprint(ledger_views.blueprint, url_prefix="/api/v1")
+    init_limits(app, settings)
+    for module in (ledger_views, entries_views, events_views, enterprise_views, access_views, batch_views):
+        app.register_blueprint(module.blueprint, url_prefix="/api/v1")
     from scanner_web import blueprint as web_blueprint
     app.register_blueprint(web_blueprint)
     logger.info("application ready", extra={"origin": settings.ledger_origin,

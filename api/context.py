@@ -1,4 +1,4 @@
-"""Per-application objects and the per-request database session."""
+"""Per-application objects and the per-request database sessions."""
 
 from __future__ import annotations
 
@@ -41,7 +41,20 @@ def read_session() -> Session:
     return session_
 
 
+def write_session() -> Session:
+    """The request's session for changes; the view that asked for it commits it once, at its end."""
+    if "write_session" not in g:
+        g.write_session = app_context().sessions()
+    session_: Session = g.write_session
+    return session_
+
+
+def now() -> datetime:
+    return app_context().clock()
+
+
 def close_session(_exc: BaseException | None) -> None:
-    session = g.pop("read_session", None)
-    if session is not None:
-        session.close()
+    for name in ("write_session", "read_session"):
+        session = g.pop(name, None)
+        if session is not None:
+            session.close()

@@ -11,29 +11,64 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template_string, request
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from ledger import LedgerError
 
 logger = logging.getLogger(__name__)
 
-# Longest matching prefix wins: "proof.size" -> "proof." -> default.
+# Longest matching prefix wins: "proof.size" -> "proof." -> default 400. A refused statement is 422 when it is
+# malformed or badly signed, 409 when it conflicts with the ledger's current state (custody, sequence), 403 when
+# its author may not make it.
 STATUS_BY_CODE: dict[str, int] = {
+    "request.": 400,
+    "request.invalid": 422,
+    "request.too_large": 413,
     "statement.": 422,
+    "statement.too_large": 413,
     "leaf.": 422,
     "signature.": 422,
     "key.": 422,
+    "key.revoked": 403,
+    "body.": 422,
+    "domain.": 422,
     "authority.": 403,
     "sequence.conflict": 409,
     "link.conflict": 409,
+    "custody.": 409,
+    "correct.": 409,
+    "shipment.": 409,
+    "unit.": 409,
+    "recall.exists": 409,
+    "batch.exists": 409,
+    "batch.unknown": 422,
+    "batch.certificate_required": 422,
     "batch.refused": 422,
     "batch.too_large": 413,
-    "statement.too_large": 413,
+    "product.exists": 409,
+    "product.unknown": 422,
+    "enterprise.": 422,
+    "enterprise.exists": 409,
+    "enterprise.status": 409,
+    "enterprise.deregistered": 403,
+    "enterprise.blacklisted": 403,
+    "enterprise.role": 403,
+    "enterprise.not_registrar": 403,
+    "auth.": 401,
+    "auth.forbidden": 403,
+    "account.": 422,
+    "account.exists": 409,
+    "token.unknown": 404,
+    "key_request.": 409,
+    "key_request.proof": 422,
+    "key_request.unknown": 404,
+    "not_found.": 404,
     "proof.no_checkpoint": 404,
     "proof.size": 404,
     "proof.": 400,
     "ledger.not_initialised": 503,
-    "request.": 400,
+    "ledger.private": 401,
 }
 
 _PAGE = """<!doctype html><html lang="zh-CN"><meta charset="utf-8">
@@ -68,13 +103,22 @@ def register(app: Flask) -> None:
             return render_template_string(_PAGE, status=status, message=exc.message), status
         return error_response(status, exc.code, exc.message)
 
+    @app.errorhandler(ValidationError)
+    def invalid_request(exc: ValidationError) -> Any:
+        fields = _flatten(exc.messages)
+        first = next(iter(fields.items()), ("request", "invalid"))
+        return error_response(422, "request.invalid", f"invalid request: {first[0]}: {first[1]}", fields)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         status = exc.code or 500
         code = f"http.{(exc.name or 'error').lower().replace(' ', '_')}"
         if not _wants_json():
             return render_template_string(_PAGE, status=status, message=exc.description), status
-        return error_response(status, code, exc.description or exc.name)
+        response = error_response(status, code, exc.description or exc.name)
+        if status == 429 and exc.response is not None and "Retry-After" in exc.response.headers:
+            response.headers["Retry-After"] = exc.response.headers["Retry-After"]
+        return response
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
@@ -85,3 +129,20 @@ def register(app: Flask) -> None:
         if not _wants_json():
             return render_template_string(_PAGE, status=500, message=message), 500
         return error_response(500, "server.internal", message)
+
+
+def _flatten(messages: Any, prefix: str = "") -> dict[str, str]:
+    """marshmallow's nested messages as ``{"statements.3.signature": "Missing data for required field."}``."""
+    if isinstance(messages, dict):
+        out: dict[str, str] = {}
+        for key, value in messages.items():
+            out.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(messages, list) and all(isinstance(item, str) for item in messages):
+        return {prefix or "request": " ".join(messages)}
+    if isinstance(messages, list):
+        out = {}
+        for position, value in enumerate(messages):
+            out.update(_flatten(value, f"{prefix}.{position}" if prefix else str(position)))
+        return out
+    return {prefix or "request": str(messages)}

@@ -19,7 +19,15 @@ from .errors import (
 )
 from .export import write_export
 from .keys import Signer
-from .proofs import consistency, entry_bundle, inclusion, latest_checkpoint, verify_entry_bundle
+from .proofs import (
+    batch_bundle,
+    consistency,
+    entry_bundle,
+    inclusion,
+    latest_checkpoint,
+    verify_batch_bundle,
+    verify_entry_bundle,
+)
 from .rules import OPERATOR
 from .sequencer import (
     AppendResult,
@@ -41,9 +49,11 @@ __all__ = [
     "DomainPolicy", "DomainReplay", "ExportFormatError", "KeyFileError", "LedgerConfig", "LedgerError",
     "LedgerNotInitialised",
     "OPERATOR", "ProofError", "SignatureError", "SignedStatement", "Signer", "Statement", "StatementError",
-    "VerificationError", "VerifierKey", "VerifyReport", "author_position", "build_statement", "consistency",
+    "VerificationError", "VerifierKey", "VerifyReport", "author_position", "batch_bundle", "build_statement",
+    "consistency",
     "entry_bundle", "inclusion", "initialise_ledger", "latest_checkpoint", "load_public_keys", "open_checkpoint",
     "parse_envelope", "parse_verifier_key", "prepare_statements", "read_lines", "sequence_statements",
-    "sign_checkpoint", "sign_statement", "verifier_key", "verify_database", "verify_entry_bundle",
+    "sign_checkpoint", "sign_statement", "verifier_key", "verify_batch_bundle", "verify_database",
+    "verify_entry_bundle",
     "verify_export_lines", "write_export",
 ]

@@ -68,20 +68,30 @@ def write_export(session: Session, out: BinaryIO, *, origin: str, chunk: int = 2
 
     Memory stays bounded: entries are read ``chunk`` at a time in index order.
     """
+    size = 0
+    for size, line in export_lines(session, origin=origin, chunk=chunk):
+        out.write(line)
+    return size
+
+
+def export_lines(session: Session, *, origin: str, chunk: int = 2000) -> Iterator[tuple[int, bytes]]:
+    """The export's lines (each ending in LF), up to the latest checkpoint at the first read, with the tree
+    size they cover: what :func:`write_export` writes, for streaming over HTTP."""
     latest = session.scalars(select(CheckpointRecord).order_by(CheckpointRecord.tree_size.desc()).limit(1)).first()
     size = latest.tree_size if latest is not None else 0
-    out.write(header_line(origin, size) + b"\n")
-    start = 0
-    while start < size:
-        rows = session.execute(select(Entry.index, Entry.chain_hash, Entry.leaf)
-                               .where(Entry.index >= start, Entry.index < min(size, start + chunk))
-                               .order_by(Entry.index)).all()
-        for index, chain_hash, leaf in rows:
-            out.write(entry_line(index, chain_hash, leaf) + b"\n")
-        start += chunk
+    yield size, header_line(origin, size) + b"\n"
+    for start in range(0, size, chunk):
+        for index, chain_hash, leaf in entries_range(session, start, min(size, start + chunk)):
+            yield size, entry_line(index, chain_hash, leaf) + b"\n"
     if latest is not None:
-        out.write(checkpoint_line(latest.note) + b"\n")
-    return size
+        yield size, checkpoint_line(latest.note) + b"\n"
+
+
+def entries_range(session: Session, start: int, stop: int) -> list[tuple[int, bytes, bytes]]:
+    """``(index, chain hash, leaf)`` of the entries ``start`` ≤ index < ``stop``, in order."""
+    return [(index, chain, leaf) for index, chain, leaf in session.execute(
+        select(Entry.index, Entry.chain_hash, Entry.leaf)
+        .where(Entry.index >= start, Entry.index < stop).order_by(Entry.index))]
 
 
 def read_export(lines: Iterable[bytes]) -> tuple[ExportHeader, Iterator[ExportItem]]:

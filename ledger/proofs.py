@@ -26,6 +26,7 @@ from .statements import Leaf, parse_leaf
 from .tree import stored_consistency_proof, stored_inclusion_proof
 
 BUNDLE_FORMAT = "trace-ledger-proof/1"
+BATCH_BUNDLE_FORMAT = "trace-ledger-batch-proof/1"
 
 
 def latest_checkpoint(session: Session) -> CheckpointRecord | None:
@@ -59,24 +60,46 @@ def entry_bundle(session: Session, index: int, *, tree_size: int | None = None) 
     Raises :class:`ProofError` when the entry or checkpoint does not exist.
     """
     checkpoint = checkpoint_at(session, tree_size)
-    if not 0 <= index < checkpoint.tree_size:
-        raise ProofError(f"entry {index} is not in the tree of {checkpoint.tree_size} entries", code="proof.size")
-    entry = session.get(Entry, index)
-    if entry is None:
-        raise ProofError(f"entry {index} is missing", code="proof.store")
-    wanted = {0, index}
-    signer_of = entry.key_id
-    while True:  # the entry that registered the signing key, then the one that registered that entry's key, ...
-        key = session.get(LedgerKey, signer_of)
-        if key is None or key.added_index == 0 or key.added_index in wanted:
-            break
-        wanted.add(key.added_index)
-        registration = session.get(Entry, key.added_index)
-        if registration is None:
-            raise ProofError(f"entry {key.added_index} is missing", code="proof.store")
-        signer_of = registration.key_id
-    items = [_proved_entry(session, at, checkpoint.tree_size) for at in sorted(wanted)]
+    items = _proved_entries(session, [index], checkpoint.tree_size)
     return {"format": BUNDLE_FORMAT, "checkpoint": checkpoint.note, "entries": items, "index": index}
+
+
+def batch_bundle(session: Session, ref: str, indexes: list[int], *, tree_size: int | None = None) -> dict[str, Any]:
+    """The proof bundle of every entry on batch ``ref`` (``indexes``, ascending, as the domain recorded them)
+    against one checkpoint: what a public page or an offline verifier needs to check the batch's whole history
+    with only the operator's key. Entries after the checkpoint are left out. Raises :class:`ProofError`."""
+    checkpoint = checkpoint_at(session, tree_size)
+    included = [index for index in indexes if index < checkpoint.tree_size]
+    if not included:
+        raise ProofError(f"batch {ref} has no entry in the tree of {checkpoint.tree_size} entries",
+                         code="proof.size")
+    items = _proved_entries(session, included, checkpoint.tree_size)
+    return {"format": BATCH_BUNDLE_FORMAT, "checkpoint": checkpoint.note, "ref": ref, "indexes": included,
+            "entries": items}
+
+
+def _proved_entries(session: Session, indexes: list[int], tree_size: int) -> list[dict[str, Any]]:
+    """``indexes``, the genesis entry and the key entries that make each signer's key trustworthy (the entry
+    that registered it, then the one that registered that entry's key, ...), each with its inclusion proof."""
+    wanted = {0}
+    for index in indexes:
+        if not 0 <= index < tree_size:
+            raise ProofError(f"entry {index} is not in the tree of {tree_size} entries", code="proof.size")
+        entry = session.get(Entry, index)
+        if entry is None:
+            raise ProofError(f"entry {index} is missing", code="proof.store")
+        wanted.add(index)
+        signer_of = entry.key_id
+        while True:
+            key = session.get(LedgerKey, signer_of)
+            if key is None or key.added_index == 0 or key.added_index in wanted:
+                break
+            wanted.add(key.added_index)
+            registration = session.get(Entry, key.added_index)
+            if registration is None:
+                raise ProofError(f"entry {key.added_index} is missing", code="proof.store")
+            signer_of = registration.key_id
+    return [_proved_entry(session, at, tree_size) for at in sorted(wanted)]
 
 
 def _proved_entry(session: Session, index: int, tree_size: int) -> dict[str, Any]:
@@ -104,18 +127,59 @@ def verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntry
     (that needs the whole log: see the verifier). Raises :class:`ProofError` for every failure.
     """
     try:
-        return _verify_entry_bundle(bundle, operator_key)
+        if not isinstance(bundle, dict) or bundle.keys() != {"format", "checkpoint", "entries", "index"} or \
+                bundle["format"] != BUNDLE_FORMAT:
+            raise ProofError(f"not a {BUNDLE_FORMAT} bundle", code="proof.malformed")
+        checkpoint, leaves = _open_entries(bundle, operator_key)
+        index = bundle["index"]
+        targets = _verify_signers(leaves, [index] if isinstance(index, int) else [], operator_key)
+        return VerifiedEntry(index, targets[0], checkpoint)
     except ProofError:
         raise
     except LedgerError as exc:
         raise ProofError(exc.message, code=exc.code) from None
 
 
-def _verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntry:
-    if not isinstance(bundle, dict) or bundle.keys() != {"format", "checkpoint", "entries", "index"} or \
-            bundle["format"] != BUNDLE_FORMAT or not isinstance(bundle["entries"], list) or \
-            not isinstance(bundle["checkpoint"], str):
-        raise ProofError(f"not a {BUNDLE_FORMAT} bundle", code="proof.malformed")
+def verify_batch_bundle(bundle: Any, operator_key: VerifierKey) -> list[VerifiedEntry]:
+    """Verify a bundle from :func:`batch_bundle` with only the operator's verifier key, and return the batch's
+    entries in order.
+
+    Beyond :func:`verify_entry_bundle`'s checks for each entry: every listed statement links the batch, and
+    the links chain: the first names no previous statement for it (the batch's first event) and each later one
+    names the statement hash of the one before, so no event between the first and the last listed was left
+    out. Raises :class:`ProofError` (``proof.batch_chain`` for a broken chain).
+    """
+    try:
+        if not isinstance(bundle, dict) or \
+                bundle.keys() != {"format", "checkpoint", "ref", "indexes", "entries"} or \
+                bundle["format"] != BATCH_BUNDLE_FORMAT or not isinstance(bundle["ref"], str) or \
+                not isinstance(bundle["indexes"], list) or not bundle["indexes"] or \
+                not all(isinstance(index, int) for index in bundle["indexes"]) or \
+                bundle["indexes"] != sorted(set(bundle["indexes"])):
+            raise ProofError(f"not a {BATCH_BUNDLE_FORMAT} bundle", code="proof.malformed")
+        checkpoint, leaves = _open_entries(bundle, operator_key)
+        ref, indexes = bundle["ref"], bundle["indexes"]
+        targets = _verify_signers(leaves, indexes, operator_key)
+        previous: str | None = None
+        for index, leaf in zip(indexes, targets, strict=True):
+            links = leaf.statement.links
+            if ref not in links:
+                raise ProofError(f"entry {index} does not link batch {ref}", code="proof.batch_chain")
+            if links[ref] != previous:
+                raise ProofError(f"entry {index} links batch {ref} to {links[ref]}, expected {previous} (the "
+                                 "statement before it in the bundle): an event is missing", code="proof.batch_chain")
+            previous = leaf.statement.hash_hex
+        return [VerifiedEntry(index, leaf, checkpoint) for index, leaf in zip(indexes, targets, strict=True)]
+    except ProofError:
+        raise
+    except LedgerError as exc:
+        raise ProofError(exc.message, code=exc.code) from None
+
+
+def _open_entries(bundle: dict[str, Any], operator_key: VerifierKey) -> tuple[Checkpoint, dict[int, Leaf]]:
+    """The bundle's checkpoint (signature checked) and its entries, each proved included in it."""
+    if not isinstance(bundle["entries"], list) or not isinstance(bundle["checkpoint"], str):
+        raise ProofError("bundle entries must be a list and checkpoint a note", code="proof.malformed")
     checkpoint = open_checkpoint(bundle["checkpoint"], operator_key)
     leaves: dict[int, Leaf] = {}
     for item in bundle["entries"]:
@@ -127,9 +191,16 @@ def _verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntr
         proof = [_unb64(value) for value in item["inclusion"]]
         verify_inclusion(leaf_hash(data), item["index"], checkpoint.size, proof, checkpoint.root)
         leaves[item["index"]] = leaf
-    index = bundle["index"]
-    if index not in leaves or 0 not in leaves:
-        raise ProofError("bundle lacks the entry or the genesis entry", code="proof.malformed")
+    if 0 not in leaves:
+        raise ProofError("bundle lacks the genesis entry", code="proof.malformed")
+    return checkpoint, leaves
+
+
+def _verify_signers(leaves: dict[int, Leaf], targets: list[int], operator_key: VerifierKey) -> list[Leaf]:
+    """Build the registered keys from the genesis and key entries in the bundle, then check that each target
+    entry is signed by a key registered for its author; returns the target leaves in order."""
+    if not targets or any(index not in leaves for index in targets):
+        raise ProofError("bundle lacks an entry it names", code="proof.malformed")
     genesis = leaves[0].statement
     if genesis.type != GENESIS or genesis.author != OPERATOR or genesis.key != key_id(operator_key.public_key):
         raise ProofError("entry 0 is not the operator's genesis statement", code="proof.genesis")
@@ -138,9 +209,10 @@ def _verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntr
     registered = {key_id(operator_key.public_key): (OPERATOR, operator_key.public_key)}
     registrar_key = decode_public_key(genesis.body["registrar_public_key"])
     registered[key_id(registrar_key)] = (registrar, registrar_key)
+    target_set = set(targets)
     for at in sorted(leaves):
         statement = leaves[at].statement
-        if at in (0, index) or statement.type not in (KEY_ADD, KEY_ROTATE):
+        if at == 0 or at in target_set or statement.type not in (KEY_ADD, KEY_ROTATE):
             continue
         subject = statement.body["subject"]
         authority = OPERATOR if subject == registrar else registrar
@@ -149,16 +221,19 @@ def _verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntr
         verify_signature(registered[statement.key][1], leaves[at].signed.signature, statement.signing_message())
         public = decode_public_key(statement.body["public_key"])
         registered[key_id(public)] = (subject, public)
-    target = leaves[index]
-    author, public = registered.get(target.statement.key, (None, b""))
-    if author != target.statement.author:
-        raise ProofError(f"bundle does not show key {target.statement.key} registered for "
-                         f"{target.statement.author}", code="proof.key")
-    try:
-        verify_signature(public, target.signed.signature, target.statement.signing_message())
-    except SignatureError as exc:
-        raise ProofError(exc.message, code="signature.invalid") from None
-    return VerifiedEntry(index, target, checkpoint)
+    out = []
+    for index in targets:
+        target = leaves[index]
+        author, public = registered.get(target.statement.key, (None, b""))
+        if author != target.statement.author:
+            raise ProofError(f"bundle does not show key {target.statement.key} registered for "
+                             f"{target.statement.author}", code="proof.key")
+        try:
+            verify_signature(public, target.signed.signature, target.statement.signing_message())
+        except SignatureError as exc:
+            raise ProofError(f"entry {index}: {exc.message}", code="signature.invalid") from None
+        out.append(target)
+    return out
 
 
 def _check_size(session: Session, tree_size: int) -> None:

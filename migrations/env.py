@@ -11,6 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from alembic import context  # noqa: E402
 
 import ledger.models  # noqa: E402,F401  (registers the ledger tables)
+import trace.access_models  # noqa: E402,F401  (registers the access tables)
 import trace.models  # noqa: E402,F401  (registers the traceability tables)
 from ledger.db import Base, make_engine  # noqa: E402
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import trace.access_models  # noqa: F401  (registers the access tables for reset_postgres)
 import trace.models  # noqa: F401  (registers the traceability tables for reset_postgres)
 from ledger import AppendResult, DomainPolicy, LedgerConfig, Signer, initialise_ledger, verifier_key
 from ledger.checkpoint import VerifierKey
@@ -167,8 +168,8 @@ def app(harness: LedgerHarness) -> Iterator[Any]:
     from api import create_app
     settings = harness.settings
     application = create_app({"database_url": settings.database_url, "ledger_origin": settings.ledger_origin,
-                       "key_dir": settings.key_dir, "key_passphrase": settings.key_passphrase,
-                       "testing": True})
+                              "key_dir": settings.key_dir, "key_passphrase": settings.key_passphrase,
+                              "testing": True, "rate_limits": False})
     yield application
     application.extensions["trace"].engine.dispose()
 

@@ -70,7 +70,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_load_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from .demo import demo_enterprises, load_demo
+    from .demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_enterprises, load_demo
     keys = load_authority_keys(settings)
     engine = make_engine(settings.database_url)
     try:
@@ -79,6 +79,8 @@ def cmd_load_demo(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"demo data: {appended} statements appended ({len(demo_enterprises())} demo enterprises)")
+    print(f"demo logins (local use only): {', '.join(name for name, _, _ in DEMO_ACCOUNTS)}, password "
+          f"{DEMO_PASSWORD!r}")
     return EXIT_OK
 
 
@@ -177,6 +179,29 @@ def cmd_rebuild_state(settings: Settings, args: argparse.Namespace) -> int:
     print(f"rebuilt the traceability state from the ledger: {written} rows; the live tables were {before} "
           "the replay")
     return EXIT_OK
+
+
+def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
+    from .access import create_account
+    password = os.environ.get("TRACE_ACCOUNT_PASSWORD") or _ask_password(args.username)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            create_account(session, args.username, password, args.role, display_name=args.name or args.username,
+                           now=_now())
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"account {args.username} created with role(s) {', '.join(sorted(set(args.role)))}")
+    return EXIT_OK
+
+
+def _ask_password(username: str) -> str:
+    import getpass
+    first = getpass.getpass(f"password for {username} (12+ characters): ")
+    if first != getpass.getpass("again: "):
+        raise SettingsError("the two passwords differ")
+    return first
 
 
 def _describe_difference(difference: StateDifference) -> str:
@@ -279,6 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
                       "tables (holdings, shipments, batches, ...) in one transaction, replacing them; the result "
                       "must equal the live state. With --check, only compare and exit 1 on a difference.")
     rebuild.add_argument("--check", action="store_true", help="compare only; change nothing")
+    account = command("add-account", cmd_account, "Create a staff account (inspector, registrar, administrator) "
+                      "for the API and console. The password comes from TRACE_ACCOUNT_PASSWORD or is asked for.")
+    account.add_argument("username")
+    account.add_argument("--role", action="append", required=True, choices=["inspector", "registrar",
+                                                                             "administrator"],
+                         help="a role; repeat for several")
+    account.add_argument("--name", help="display name")
+    from .client.cli import add_client_command
+    add_client_command(commands)
     return parser
 
 

@@ -18,6 +18,8 @@ from ledger import LedgerConfig, Signer
 from ledger.keys import encode_public_key
 from ledger.models import LedgerKey
 
+from .access import create_account
+from .access_models import Account
 from .ledger_service import StatementWriter, append
 from .models import Enterprise
 from .policy import TracePolicy
@@ -39,6 +41,13 @@ class DemoEnterprise:
     signer: Signer
 
 
+#: Staff accounts for trying the API and console locally; the password is public, so never in production.
+DEMO_ACCOUNTS = (("inspector", "inspector", "示范检查员 Demo inspector"),
+                 ("registrar", "registrar", "示范登记员 Demo registrar"),
+                 ("admin", "administrator", "示范管理员 Demo administrator"))
+DEMO_PASSWORD = "demo-only-password"
+
+
 def demo_enterprises(path: Path = DEMO_ENTERPRISES) -> list[DemoEnterprise]:
     """The fixture enterprises with their TEST-ONLY signing keys."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -50,8 +59,8 @@ def demo_enterprises(path: Path = DEMO_ENTERPRISES) -> list[DemoEnterprise]:
 
 def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registrar: Signer,
               clock: Callable[[], datetime]) -> int:
-    """Register the demo enterprises and their keys; returns how many statements were appended (0 when already
-    loaded)."""
+    """Register the demo enterprises and their keys and create the demo staff accounts; returns how many
+    statements were appended (0 when already loaded)."""
     enterprises = demo_enterprises()
     with sessions() as session, sessions() as read_session:
         known_keys = set(session.scalars(select(LedgerKey.key_id)))
@@ -68,9 +77,13 @@ def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registra
                 envelopes.append(writer.sign("ledger.key.add", {
                     "subject": enterprise.credit_code, "public_key": encode_public_key(enterprise.signer.public_key),
                     "label": f"{enterprise.name_en} (demo, test-only key)"}, clock()))
-        if not envelopes:
-            return 0
-        session.rollback()
-        append(session, read_session, envelopes, config=config, clock=clock, policy=TracePolicy())
+        if envelopes:
+            session.rollback()
+            append(session, read_session, envelopes, config=config, clock=clock, policy=TracePolicy())
+            session.commit()
+    with sessions() as session:
+        for username, role, name in DEMO_ACCOUNTS:
+            if session.get(Account, username) is None:
+                create_account(session, username, DEMO_PASSWORD, [role], display_name=name, now=clock())
         session.commit()
     return len(envelopes)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import (
     AppendResult,
+    BatchRefused,
     DomainPolicy,
     LedgerConfig,
     author_position,
@@ -94,3 +95,29 @@ class StatementWriter:
                                     time=time.isoformat(timespec="seconds"), body=body, links=links)
         self.seq, self.prev = self.seq + 1, statement.hash_hex
         return sign_statement(self.signer, statement).envelope()
+
+
+def append_authored(sessions: sessionmaker[Session], signer: Signer, type: str, body: dict[str, Any], *,
+                    config: LedgerConfig, clock: Callable[[], datetime], policy: DomainPolicy | None = None,
+                    attempts: int = 3) -> AppendResult:
+    """Sign one statement as ``signer`` on its current chain head and append it, committing (a command of its
+    own: the registrar acting through the API). Retries when another request took the head first
+    (``sequence.conflict``). Raises the statement's :class:`ledger.LedgerError` when it is refused."""
+    attempt = 0
+    while True:
+        attempt += 1
+        with sessions() as session, sessions() as read_session:
+            writer = StatementWriter.resume(read_session, signer, config.origin)
+            read_session.rollback()
+            envelope = writer.sign(type, body, clock())
+            try:
+                result = append(session, read_session, [envelope], config=config, clock=clock, policy=policy)[0]
+            except BatchRefused as refused:
+                session.rollback()
+                error = refused.results[0].error
+                assert error is not None
+                if error.code == "sequence.conflict" and attempt < attempts:
+                    continue
+                raise error from None
+            session.commit()
+            return result

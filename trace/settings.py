@@ -30,6 +30,14 @@ class Settings:
     log_format: str = "json"
     secret_key: str = ""
     testing: bool = False
+    #: Whether anyone may read ledger entries by range and the full export; per-batch proof bundles, checkpoints
+    #: and proofs are always public. Off by default: bulk reads need an inspector's, registrar's or
+    #: administrator's login, so competitors cannot harvest trading relationships in bulk.
+    public_ledger: bool = False
+    rate_limits: bool = True
+    rate_limit_public: str = "600 per minute"
+    rate_limit_login: str = "10 per minute"
+    rate_limit_storage: str = "memory://"
 
     @property
     def operator_key_file(self) -> Path:

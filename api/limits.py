@@ -1,0 +1,19 @@
+"""Rate limits (Flask-Limiter): anonymous requests per client address, and a tighter limit on logins and key
+requests. Storage is in memory per process by default; several workers share limits through
+``TRACE_RATE_LIMIT_STORAGE`` (for example ``redis://host:6379``)."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from trace.settings import Settings
+
+limiter = Limiter(key_func=get_remote_address, default_limits_exempt_when=lambda: "Authorization" in request.headers)
+
+
+def init_limits(app: Flask, settings: Settings) -> None:
+    app.config.update(RATELIMIT_ENABLED=settings.rate_limits, RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+                      RATELIMIT_DEFAULT=settings.rate_limit_public, RATELIMIT_HEADERS_ENABLED=True)
+    limiter.init_app(app)

@@ -1,0 +1,58 @@
+"""Query parameters shared by list endpoints: stable cursors and bounded page sizes.
+
+A cursor is the sort key of the last item of a page, base64url-encoded JSON: opaque to clients, stable while rows
+are appended (lists are ordered by immutable keys), and checked on the way in.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from flask import request
+
+from ledger import LedgerError
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+
+
+def encode_cursor(*values: str | int) -> str:
+    raw = json.dumps(list(values), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def cursor_arg(*kinds: type) -> tuple[Any, ...] | None:
+    """The decoded ``?cursor=`` (a tuple of ``kinds``), or None; raises ``request.cursor``."""
+    text = request.args.get("cursor")
+    if text is None:
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode("utf-8"))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        values = None
+    if not isinstance(values, list) or len(values) != len(kinds) or \
+            not all(type(value) is kind for value, kind in zip(values, kinds, strict=True)):
+        raise LedgerError("cursor is not one this API issued; start again without it", code="request.cursor")
+    return tuple(values)
+
+
+def limit_arg(default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise LedgerError(f"limit must be an integer from 1 to {maximum}", code="request.parameter")
+    return int(raw)
+
+
+def text_arg(name: str, maximum: int = 64, choices: frozenset[str] | None = None) -> str | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if not 0 < len(raw) <= maximum or (choices is not None and raw not in choices):
+        allowed = f" one of {', '.join(sorted(choices))}" if choices else f" 1 to {maximum} characters"
+        raise LedgerError(f"query parameter {name} must be{allowed}", code="request.parameter")
+    return raw

@@ -1,0 +1,62 @@
+"""marshmallow schemas at the API's edge: inputs refuse unknown fields; outputs are declared by hand and are
+what the OpenAPI document shows."""
+
+from .access import (
+    CallerSchema,
+    KeyRequestCreateSchema,
+    KeyRequestDecisionSchema,
+    KeyRequestListSchema,
+    KeyRequestSchema,
+    LoginResultSchema,
+    LoginSchema,
+    NewTokenSchema,
+    TokenCreateSchema,
+    TokenListSchema,
+    TokenSchema,
+)
+from .batches import (
+    BatchBundleSchema,
+    BatchPageSchema,
+    BatchSchema,
+    EnterpriseNameSchema,
+    EventSchema,
+    HistorySchema,
+    HolderSchema,
+    LinkSchema,
+    NodeSchema,
+    ProvenanceSchema,
+    RecallSchema,
+)
+from .common import ItemErrorSchema, PageSchema
+from .events import AppendResultSchema, AuthorHeadSchema, BatchResultSchema, BatchSubmitSchema, EnvelopeSchema
+from .ledger import EntryPageSchema, EntrySchema
+from .registry import (
+    AppendedSchema,
+    EnterprisePageSchema,
+    EnterpriseRegisterSchema,
+    EnterpriseSchema,
+    EnterpriseStatusChangeSchema,
+    HoldingPageSchema,
+    HoldingSchema,
+    KeyAddSchema,
+    KeyRevokeSchema,
+    KeySchema,
+    LocationSchema,
+    ProductPageSchema,
+    ProductSchema,
+    ShipmentPageSchema,
+    ShipmentSchema,
+)
+
+__all__ = [
+    "AppendResultSchema", "AppendedSchema", "AuthorHeadSchema", "BatchBundleSchema", "BatchPageSchema",
+    "BatchResultSchema", "BatchSchema", "BatchSubmitSchema", "CallerSchema", "EnterpriseNameSchema",
+    "EnterprisePageSchema", "EnterpriseRegisterSchema", "EnterpriseSchema", "EnterpriseStatusChangeSchema",
+    "EntryPageSchema", "EntrySchema", "EnvelopeSchema", "EventSchema", "HistorySchema", "HoldingPageSchema",
+    "HoldingSchema", "HolderSchema",
+    "ItemErrorSchema", "KeyAddSchema", "KeyRequestCreateSchema", "KeyRequestDecisionSchema",
+    "KeyRequestListSchema", "KeyRequestSchema", "KeyRevokeSchema", "KeySchema", "LinkSchema", "LocationSchema",
+    "LoginResultSchema", "LoginSchema", "NewTokenSchema", "NodeSchema", "PageSchema", "ProductPageSchema",
+    "ProductSchema", "ProvenanceSchema", "RecallSchema", "ShipmentPageSchema", "ShipmentSchema", "TokenCreateSchema",
+    "TokenListSchema", "TokenSchema",
+]
