@@ -11,7 +11,7 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, request
 
 from ledger import LedgerError
 from ledger.export import entries_range, export_lines
@@ -82,12 +82,12 @@ def export() -> Any:
     context = app_context()
 
     def generate() -> Iterator[bytes]:
-        with context.sessions() as session:  # its own session: the stream outlives the request context
+        with context.sessions() as session:  # its own session: the stream outlives the request
             session.connection(execution_options={"sqlite_begin": "DEFERRED"})
             for _, line in export_lines(session, origin=context.settings.ledger_origin):
                 yield line
 
-    response = Response(stream_with_context(generate()), mimetype="application/x-ndjson")
+    response = Response(generate(), mimetype="application/x-ndjson")
     response.headers["Content-Disposition"] = 'attachment; filename="ledger-export.jsonl"'
     response.headers["Cache-Control"] = "no-store"
     return response
