@@ -7,6 +7,7 @@ private key and waits for the registrar's decision, which appends ``ledger.key.a
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -35,6 +36,7 @@ from .schemas import (
     TokenSchema,
 )
 
+logger = logging.getLogger(__name__)
 blueprint = Blueprint("access", __name__)
 
 
@@ -222,7 +224,7 @@ def list_key_requests() -> Any:
       parameters:
         - {name: status, in: query, schema: {type: string, enum: [pending, approved, rejected], default: pending}}
       responses:
-        200: {description: the requests, oldest first, content: {application/json: {schema: KeyRequestList}}}
+        200: {description: the requests (oldest first), content: {application/json: {schema: KeyRequestList}}}
         400: {$ref: '#/components/responses/Error'}
         401: {$ref: '#/components/responses/Error'}
         403: {$ref: '#/components/responses/Error'}
@@ -308,6 +310,8 @@ def _decide(request_id: str, *, approve: bool) -> Any:
                                   "label": pending.label}, config=context.ledger, clock=context.clock,
                                  policy=TracePolicy())
         index = result.index
+    logger.info("key request decided", extra={"account": caller.name, "request_id": request_id,
+                                              "approved": approve, "entry_index": index})
     session = write_session()
     row = access.decide_key_request(session, request_id, approve=approve, by=caller.name, now=now(),
                                     reason=reason, entry_index=index)

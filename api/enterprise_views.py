@@ -7,12 +7,14 @@ enterprise's own (its API token or a request signed with its key) or an inspecto
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, jsonify
 
 from ledger.keys import decode_public_key, key_id
 from trace import queries
+from trace.access import Caller
 from trace.context import ROLES
 from trace.ledger_service import append_authored
 from trace.policy import TracePolicy
@@ -36,6 +38,7 @@ from .schemas import (
     ShipmentPageSchema,
 )
 
+logger = logging.getLogger(__name__)
 blueprint = Blueprint("enterprises", __name__)
 
 
@@ -101,9 +104,9 @@ def register_enterprise() -> Any:
         409: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    require_account("registrar")
+    caller = require_account("registrar")
     body = json_body(EnterpriseRegisterSchema())
-    return _registrar_appends("trace.enterprise.register", body, status=201)
+    return _registrar_appends(caller, "trace.enterprise.register", body, status=201)
 
 
 @blueprint.post("/enterprises/<credit_code>/status")
@@ -124,9 +127,9 @@ def change_status(credit_code: str) -> Any:
         409: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    require_account("registrar")
+    caller = require_account("registrar")
     body = json_body(EnterpriseStatusChangeSchema())
-    return _registrar_appends("trace.enterprise.status", {"credit_code": credit_code, **body})
+    return _registrar_appends(caller, "trace.enterprise.status", {"credit_code": credit_code, **body})
 
 
 @blueprint.post("/enterprises/<credit_code>/keys")
@@ -147,10 +150,10 @@ def add_key(credit_code: str) -> Any:
         404: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    require_account("registrar")
+    caller = require_account("registrar")
     body = json_body(KeyAddSchema())
     queries.enterprise(read_session(), credit_code)
-    return _registrar_appends("ledger.key.add", {"subject": credit_code, **body}, status=201)
+    return _registrar_appends(caller, "ledger.key.add", {"subject": credit_code, **body}, status=201)
 
 
 @blueprint.post("/enterprises/<credit_code>/keys/<key>/revoke")
@@ -171,9 +174,9 @@ def revoke_key(credit_code: str, key: str) -> Any:
         403: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    require_account("registrar")
+    caller = require_account("registrar")
     body = json_body(KeyRevokeSchema())
-    return _registrar_appends("ledger.key.revoke", {"subject": credit_code, "key": key, **body})
+    return _registrar_appends(caller, "ledger.key.revoke", {"subject": credit_code, "key": key, **body})
 
 
 @blueprint.get("/enterprises/<credit_code>/holdings")
@@ -272,12 +275,15 @@ def get_product(gtin: str) -> Any:
     return jsonify(ProductSchema().dump(queries.product(read_session(), gtin)))
 
 
-def _registrar_appends(type: str, body: dict[str, Any], status: int = 200) -> Any:
+def _registrar_appends(caller: Caller, type: str, body: dict[str, Any], status: int = 200) -> Any:
+    """Sign ``type`` with the registrar key on behalf of the logged-in registrar ``caller`` and append it."""
     context = app_context()
     if type == "ledger.key.add":
         key_id(decode_public_key(body["public_key"]))  # a malformed key is the caller's 422, before signing
     result = append_authored(context.sessions, context.keys.registrar, type, body, config=context.ledger,
                              clock=context.clock, policy=TracePolicy())
+    logger.info("registrar statement appended", extra={"account": caller.name, "type": type,
+                                                       "entry_index": result.index})
     response = jsonify(AppendedSchema().dump({"index": result.index, "statement_hash": result.statement_hash}))
     response.status_code = status
     return response

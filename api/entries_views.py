@@ -48,7 +48,7 @@ def entries() -> Any:
     """
     _require_ledger_reader()
     raw = request.args.get("start", "")
-    if not raw.isdigit() or len(raw) > 18:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise LedgerError("query parameter start must be a non-negative integer", code="request.parameter")
     start, limit = int(raw), limit_arg()
     rows = entries_range(read_session(), start, start + limit)

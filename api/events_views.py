@@ -59,7 +59,7 @@ def submit_event() -> Any:
         422: {$ref: '#/components/responses/Error'}
     """
     envelope = json_body(EnvelopeSchema())
-    results = _append([envelope], atomic=True)
+    results = _append([envelope], atomic=True, single=True)
     result = results[0]
     response = jsonify(_RESULT.dump(_result_body(result)))
     response.status_code = 200 if result.duplicate else 201
@@ -92,7 +92,16 @@ def submit_batch() -> Any:
               schema: BatchResult
         400: {$ref: '#/components/responses/Error'}
         413: {$ref: '#/components/responses/Error'}
-        422: {$ref: '#/components/responses/Error'}
+        422:
+          description: >
+            request.invalid (the request's shape), or batch.refused for an atomic batch with a refusal: then every
+            item's result is included and nothing was appended
+          content:
+            application/json:
+              schema:
+                oneOf:
+                  - {$ref: '#/components/schemas/Error'}
+                  - BatchRefused
     """
     request_body = json_body(BatchSubmitSchema(), MAX_BATCH_BODY)
     atomic = request_body["mode"] == "atomic"
@@ -139,8 +148,9 @@ def author_head(author: str) -> Any:
     return response
 
 
-def _append(envelopes: list[Any], *, atomic: bool) -> list[AppendResult]:
-    """Append in the request's write session and commit once; a refused single statement raises its error."""
+def _append(envelopes: list[Any], *, atomic: bool, single: bool = False) -> list[AppendResult]:
+    """Append in the request's write session and commit once; with ``single``, a refusal raises the statement's
+    own error instead of :class:`BatchRefused`."""
     context = app_context()
     session = write_session()
     with context.sessions() as preparing:
@@ -149,7 +159,7 @@ def _append(envelopes: list[Any], *, atomic: bool) -> list[AppendResult]:
                              policy=TracePolicy(), atomic=atomic)
         except BatchRefused as refused:
             session.rollback()
-            if len(envelopes) == 1 and refused.results[0].error is not None:
+            if single and refused.results[0].error is not None:
                 raise refused.results[0].error from None
             raise
         except Exception:

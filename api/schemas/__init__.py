@@ -28,7 +28,14 @@ from .batches import (
     RecallSchema,
 )
 from .common import ItemErrorSchema, PageSchema
-from .events import AppendResultSchema, AuthorHeadSchema, BatchResultSchema, BatchSubmitSchema, EnvelopeSchema
+from .events import (
+    AppendResultSchema,
+    AuthorHeadSchema,
+    BatchRefusedSchema,
+    BatchResultSchema,
+    BatchSubmitSchema,
+    EnvelopeSchema,
+)
 from .ledger import EntryPageSchema, EntrySchema
 from .registry import (
     AppendedSchema,
@@ -50,7 +57,8 @@ from .registry import (
 
 __all__ = [
     "AppendResultSchema", "AppendedSchema", "AuthorHeadSchema", "BatchBundleSchema", "BatchPageSchema",
-    "BatchResultSchema", "BatchSchema", "BatchSubmitSchema", "CallerSchema", "EnterpriseNameSchema",
+    "BatchRefusedSchema", "BatchResultSchema", "BatchSchema", "BatchSubmitSchema", "CallerSchema",
+    "EnterpriseNameSchema",
     "EnterprisePageSchema", "EnterpriseRegisterSchema", "EnterpriseSchema", "EnterpriseStatusChangeSchema",
     "EntryPageSchema", "EntrySchema", "EnvelopeSchema", "EventSchema", "HistorySchema", "HoldingPageSchema",
     "HoldingSchema", "HolderSchema",

@@ -49,3 +49,11 @@ class AuthorHeadSchema(Schema):
                                                                      "must carry"})
     prev = fields.String(allow_none=True, required=True, metadata={
         "description": "hex hash of the author's latest statement; null before the first"})
+
+
+class BatchRefusedSchema(Schema):
+    """An atomic batch with a refusal: the usual error (code ``batch.refused``, ``fields`` naming each refused
+    position) and every item's result; nothing was appended."""
+
+    error = fields.Dict(required=True, metadata={"description": "code, message and fields, as every error"})
+    results = fields.List(fields.Nested(AppendResultSchema), required=True)
