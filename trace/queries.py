@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import LedgerError
-from ledger.models import LedgerKey
+from ledger.models import BatchHead, LedgerKey
 
 from .context import lot_ref, sscc_ref
 from .identifiers import IdentifierError, check_gs1_key, normalise_gtin
@@ -131,11 +131,14 @@ def _batch(row: Batch, product_row: Product | None) -> dict[str, Any]:
 
 
 def batch(session: Session, ref: str) -> dict[str, Any]:
-    """A batch's current state with its recalls."""
+    """A batch's current state with its recalls and ``head``: the hash of the latest statement linking it, which
+    the next statement on the batch must name in its links."""
     row = session.get(Batch, ref)
     if row is None:
         raise NotFound(f"batch {ref} is not in the ledger: the code is not registered", code="not_found.batch")
     out = _batch(row, session.get(Product, row.gtin) if row.gtin else None)
+    head = session.get(BatchHead, ref)
+    out["head"] = head.statement_hash.hex() if head is not None else None
     out["recalls"] = [{"entry_index": recall.recall_index, "source_ref": recall.source_ref,
                        "issuer": recall.issuer, "reason": recall.reason}
                       for recall in session.scalars(select(Recall).where(Recall.ref == ref)

@@ -34,10 +34,12 @@ class BatchSchema(Schema):
     status = fields.String(required=True)
     inspection = fields.String(allow_none=True, required=True)
     recalls = fields.List(fields.Nested(RecallSchema), required=True)
+    head = fields.String(allow_none=True, metadata={
+        "description": "hash of the latest statement linking the batch: the link the next statement names"})
 
 
 class BatchPageSchema(PageSchema):
-    batches = fields.List(fields.Nested(BatchSchema(exclude=("recalls", "origin", "certificates"))),
+    batches = fields.List(fields.Nested(BatchSchema(exclude=("recalls", "origin", "certificates", "head"))),
                           required=True)
 
 
@@ -68,6 +70,9 @@ class LinkSchema(Schema):
 
 
 class NodeSchema(BatchSchema):
+    class Meta:
+        exclude = ("head",)
+
     events = fields.List(fields.Integer(), required=True, metadata={"description": "entry indexes"})
 
 

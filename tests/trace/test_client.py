@@ -153,6 +153,12 @@ def test_enterprise_signs_submits_resubmits_and_proves(harness: LedgerHarness, s
                          str(wrong))
     assert status == 1 and "proof.receipt" in err and "the receipt names " + "00" * 32 in err
 
+    # A later statement on an existing batch: the client reads the batch's head from the server for its links.
+    status, out, err = cli(capsys, "send", "--server", server, "--key", str(key), "--type", "trace.destroy",
+                           "--field", f"batch=01/{GTIN.zfill(14)}/10/QG-1122", "--field", 'quantity="2"',
+                           "--field", "reason=冷库故障", "--out", str(tmp_path / "destroy.jsonl"))
+    assert status == 0 and ": appended at index" in out, err
+
 
 def test_refused_statements_exit_1_with_their_code(harness: LedgerHarness, server: str, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ from ..access import key_request_message
 from ..identifiers import uscc_problem
 from ..ledger_service import StatementWriter
 from ..settings import Settings
-from .errors import ClientError, InputError
+from .errors import ClientError, InputError, ServerError
 from .http import JsonClient, quote_segment
 from .keyfile import KeyFile, generate_key_file, load_key_file, read_passphrase
 from .statements import StatementSpec, sign_specs, spec_from_fields, specs_from_csv, specs_from_json
@@ -153,6 +153,18 @@ def author_head(client: JsonClient, author: str) -> tuple[int, str | None]:
     return seq, prev
 
 
+def batch_head(client: JsonClient, ref: str) -> str | None:
+    """The latest statement hash on batch ``ref`` from the server's batch state; None for an unknown batch."""
+    try:
+        answer = client.get(f"/api/v1/batches/{ref}")
+    except ServerError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    head = answer.get("head") if isinstance(answer, dict) else None
+    return head if isinstance(head, str) else None
+
+
 def _sign(args: argparse.Namespace) -> list[dict[str, Any]]:
     specs = _specs(args)  # read the inputs before asking for a passphrase
     key = _key(args)
@@ -168,7 +180,7 @@ def _sign(args: argparse.Namespace) -> list[dict[str, Any]]:
     else:
         raise InputError("give --server URL to read the author's position, or --seq N --prev HEX|none")
     writer = StatementWriter(key.signer, origin, seq, prev)
-    envelopes = list(sign_specs(writer, specs))
+    envelopes = list(sign_specs(writer, specs, batch_head=(lambda ref: batch_head(client, ref)) if client else None))
     print(f"signed {len(envelopes)} statement(s) for {key.credit_code}, seq {seq}-{writer.seq - 1}; next: "
           f"--seq {writer.seq} --prev {writer.prev}", file=sys.stderr)
     return envelopes

@@ -150,8 +150,11 @@ def specs_from_csv(path: Path, type_: str) -> list[StatementSpec]:
 
 
 def sign_specs(writer: StatementWriter, specs: Iterable[StatementSpec], *,
-               clock: Callable[[], datetime] | None = None) -> Iterator[dict[str, Any]]:
+               clock: Callable[[], datetime] | None = None,
+               batch_head: Callable[[str], str | None] | None = None) -> Iterator[dict[str, Any]]:
     """Sign ``specs`` in order as successive statements of ``writer``'s author; yields the envelopes.
+    ``batch_head`` looks up the latest statement hash of a batch this run has not signed for yet (the server's
+    batch state), so links can be derived for existing batches too.
 
     Raises :class:`InputError` naming the spec's source when a statement cannot be built (a bad time, a
     statement-format error, links that cannot be derived).
@@ -159,7 +162,7 @@ def sign_specs(writer: StatementWriter, specs: Iterable[StatementSpec], *,
     heads: dict[str, str] = {}
     for spec in specs:
         try:
-            links = spec.links if spec.links is not None else _derive_links(spec, heads)
+            links = spec.links if spec.links is not None else _derive_links(spec, heads, batch_head)
             moment = _time(spec.time) if spec.time is not None else (clock() if clock else now_in_china())
             envelope = writer.sign(spec.type, spec.body, moment, links=links)
         except InputError as exc:
@@ -176,7 +179,8 @@ def now_in_china() -> datetime:
     return datetime.now(CHINA).replace(microsecond=0)
 
 
-def _derive_links(spec: StatementSpec, heads: dict[str, str]) -> dict[str, str | None]:
+def _derive_links(spec: StatementSpec, heads: dict[str, str],
+                  batch_head: Callable[[str], str | None] | None) -> dict[str, str | None]:
     if spec.type == "trace.commission":
         gtin, lot = spec.body.get("gtin"), spec.body.get("lot")
         if not isinstance(gtin, str) or not isinstance(lot, str):
@@ -191,6 +195,10 @@ def _derive_links(spec: StatementSpec, heads: dict[str, str]) -> dict[str, str |
     batch = spec.body.get("batch") if spec.type in _BATCH_MEMBER_TYPES else None
     if isinstance(batch, str) and batch in heads:
         return {batch: heads[batch]}
+    if isinstance(batch, str) and batch_head is not None:
+        head = batch_head(batch)
+        if head is not None:
+            return {batch: head}
     what = f"batch {batch}" if isinstance(batch, str) else "its batches"
     raise InputError(f"the client cannot derive the links of a {spec.type} ({what} not signed in "
                      f"this run): give links ({{reference: latest statement hash or null}}) in the spec or the "
