@@ -9,6 +9,7 @@ and never commit.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -99,6 +100,11 @@ def _password_matches(password: str, stored: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(derived, base64.b64decode(expected))
 
 
+@functools.cache
+def _unknown_user_hash() -> str:
+    return hash_password(secrets.token_hex(16))
+
+
 def create_account(session: Session, username: str, password: str, roles: list[str], *, display_name: str,
                    now: datetime) -> Account:
     """Add a staff account. Raises :class:`AccessError` for a bad name, a short password, an unknown role or
@@ -126,7 +132,7 @@ def log_in(session: Session, username: str, password: str, *, now: datetime) -> 
     The same error answers an unknown user and a wrong password, so names cannot be probed."""
     account = session.get(Account, username) if _USERNAME.fullmatch(username) else None
     if account is None:
-        _password_matches(password, hash_password("timing-equaliser"))
+        _password_matches(password, _unknown_user_hash())  # the same scrypt work as for a real account
     if account is None or not account.active or not _password_matches(password, account.password_hash):
         raise AccessError("wrong username or password", code="auth.invalid")
     token = "trs_" + secrets.token_urlsafe(32)
