@@ -193,10 +193,10 @@ _VIEWS: list[tuple[str, str, Callable[[str], Any], str]] = [
 def _register() -> None:
     for suffix, name, handler, doc in _VIEWS:
         def lot_view(gtin: str, lot: str, handler: Callable[[str], Any] = handler) -> Any:
-            return handler(queries.batch_ref_of(gtin=gtin, lot=lot))
+            return handler(queries.lot_ref_of(gtin, lot))
 
         def sscc_view(sscc: str, handler: Callable[[str], Any] = handler) -> Any:
-            return handler(queries.batch_ref_of(sscc=sscc))
+            return handler(queries.sscc_ref_of(sscc))
 
         lot_view.__doc__ = doc.format(what="of a lot", parameters=_LOT_PARAMETERS, errors=_ERRORS)
         sscc_view.__doc__ = doc.format(what="of a logistic unit", parameters=_SSCC_PARAMETERS, errors=_ERRORS)

@@ -27,18 +27,9 @@ class NotFound(LedgerError):
     code = "not_found.resource"
 
 
-def batch_ref_of(gtin: str | None = None, lot: str | None = None, sscc: str | None = None) -> str:
-    """The ledger reference for a GTIN and lot, or an SSCC, after checking their check digits. Raises
-    :class:`ledger.LedgerError` (``request.gtin``, ``request.sscc``) with the reason."""
-    if sscc is not None:
-        try:
-            check_gs1_key(sscc)
-        except IdentifierError as exc:
-            raise LedgerError(f"SSCC {sscc}: {exc.message}", code="request.sscc") from None
-        if len(sscc) != 18:
-            raise LedgerError(f"an SSCC has 18 digits, found {len(sscc)}", code="request.sscc")
-        return sscc_ref(sscc)
-    assert gtin is not None and lot is not None
+def lot_ref_of(gtin: str, lot: str) -> str:
+    """The ledger reference of a GTIN (8, 12, 13 or 14 digits) and lot, after checking the check digit. Raises
+    :class:`ledger.LedgerError` (``request.gtin``, ``request.lot``) with the reason."""
     try:
         gtin14 = normalise_gtin(gtin)
     except IdentifierError as exc:
@@ -46,6 +37,17 @@ def batch_ref_of(gtin: str | None = None, lot: str | None = None, sscc: str | No
     if not 0 < len(lot) <= 20:
         raise LedgerError("a lot has 1 to 20 characters", code="request.lot")
     return lot_ref(gtin14, lot)
+
+
+def sscc_ref_of(sscc: str) -> str:
+    """The ledger reference of an SSCC-18 after checking its check digit; raises ``request.sscc``."""
+    try:
+        check_gs1_key(sscc)
+    except IdentifierError as exc:
+        raise LedgerError(f"SSCC {sscc}: {exc.message}", code="request.sscc") from None
+    if len(sscc) != 18:
+        raise LedgerError(f"an SSCC has 18 digits, found {len(sscc)}", code="request.sscc")
+    return sscc_ref(sscc)
 
 
 # --- enterprises and products ---------------------------------------------------------------------------------
