@@ -47,6 +47,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_limits(app, settings)
     for module in (ledger_views, entries_views, events_views, enterprise_views, access_views, batch_views):
         app.register_blueprint(module.blueprint, url_prefix="/api/v1")
+    from .openapi import blueprint as openapi_blueprint
+    app.register_blueprint(openapi_blueprint, url_prefix="/api/v1")
     from scanner_web import blueprint as web_blueprint
     app.register_blueprint(web_blueprint)
     logger.info("application ready", extra={"origin": settings.ledger_origin,
