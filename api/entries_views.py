@@ -19,8 +19,9 @@ from ledger.statements import parse_leaf
 
 from .auth import AUTHORITY_ROLES, require_account
 from .context import app_context, read_session
-from .ledger_views import IMMUTABLE
+from .ledger_views import IMMUTABLE, immutable_response
 from .pages import limit_arg
+from .schemas import EntryPageSchema
 
 blueprint = Blueprint("entries", __name__)
 
@@ -40,8 +41,15 @@ def entries() -> Any:
       parameters:
         - {name: start, in: query, required: true, schema: {type: integer, minimum: 0}}
         - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
+        - name: If-None-Match
+          in: header
+          required: false
+          description: the ETag of an earlier full page; answered 304 when unchanged
+          schema: {type: string}
       responses:
         200: {description: the entries, content: {application/json: {schema: EntryPage}}}
+        304:
+          description: not modified (the `If-None-Match` ETag matches)
         400: {$ref: '#/components/responses/Error'}
         401: {$ref: '#/components/responses/Error'}
         403: {$ref: '#/components/responses/Error'}
@@ -57,11 +65,14 @@ def entries() -> Any:
         statement = parse_leaf(leaf).statement
         items.append({"index": index, "leaf": base64.b64encode(leaf).decode("ascii"),
                       "chain_hash": chain_hash.hex(), "type": statement.type, "author": statement.author})
-    next_cursor = str(start + limit) if len(rows) == limit else None
-    response = jsonify({"entries": items, "next_cursor": next_cursor})
-    immutable = IMMUTABLE if app_context().settings.public_ledger else IMMUTABLE.replace("public", "private")
-    response.headers["Cache-Control"] = immutable if len(rows) == limit else "no-cache"
-    return response
+    body = EntryPageSchema().dump({"entries": items,
+                                   "next_cursor": str(start + limit) if len(rows) == limit else None})
+    if len(rows) < limit:  # the last page grows as entries are appended
+        response = jsonify(body)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+    public = app_context().settings.public_ledger
+    return immutable_response(body, IMMUTABLE if public else IMMUTABLE.replace("public", "private"))
 
 
 @blueprint.get("/ledger/export")

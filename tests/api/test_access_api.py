@@ -82,6 +82,9 @@ def test_bulk_ledger_reads_need_an_authority_and_the_export_verifies(client: Any
     page = client.get("/api/v1/ledger/entries?start=0&limit=3", headers=inspector)
     assert page.status_code == 200 and [item["index"] for item in page.get_json()["entries"]] == [0, 1, 2]
     assert page.headers["Cache-Control"].startswith("private") and page.get_json()["next_cursor"] == "3"
+    again = client.get("/api/v1/ledger/entries?start=0&limit=3",
+                       headers={**inspector, "If-None-Match": page.headers["ETag"]})
+    assert again.status_code == 304
     export = client.get("/api/v1/ledger/export", headers=inspector)
     assert export.status_code == 200 and export.mimetype == "application/x-ndjson"
     path = tmp_path / "ledger.jsonl"
