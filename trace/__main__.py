@@ -313,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     account.add_argument("--name", help="display name")
     from .client.cli import add_client_command
     add_client_command(commands)
+    from .synth_cli import add_synth_command
+    add_synth_command(commands)
     return parser
 
 
