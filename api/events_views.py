@@ -12,8 +12,8 @@ from flask import Blueprint, jsonify, url_for
 
 from ledger import AppendResult, BatchRefused, LedgerError, author_position
 from ledger.models import LedgerHead
+from trace.bulk_policy import BulkTracePolicy
 from trace.ledger_service import append
-from trace.policy import TracePolicy
 
 from .bodies import MAX_BATCH_BODY, json_body
 from .context import app_context, read_session, write_session
@@ -156,7 +156,7 @@ def _append(envelopes: list[Any], *, atomic: bool, single: bool = False) -> list
     with context.sessions() as preparing:
         try:
             results = append(session, preparing, envelopes, config=context.ledger, clock=context.clock,
-                             policy=TracePolicy(), atomic=atomic)
+                             policy_for=BulkTracePolicy.for_statements, atomic=atomic)
         except BatchRefused as refused:
             session.rollback()
             if single and refused.results[0].error is not None:

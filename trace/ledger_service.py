@@ -19,6 +19,7 @@ from ledger import (
     BatchRefused,
     DomainPolicy,
     LedgerConfig,
+    Statement,
     author_position,
     build_statement,
     initialise_ledger,
@@ -63,8 +64,10 @@ def initialise(settings: Settings, clock: Callable[[], datetime]) -> tuple[Autho
 
 def append(session: Session, read_session: Session, envelopes: Sequence[Any], *, config: LedgerConfig,
            clock: Callable[[], datetime], policy: DomainPolicy | None = None,
+           policy_for: Callable[[list[Statement]], DomainPolicy] | None = None,
            atomic: bool = True) -> list[AppendResult]:
-    """Prepare ``envelopes`` using ``read_session`` (no lock held), then sequence them in ``session``.
+    """Prepare ``envelopes`` using ``read_session`` (no lock held), then sequence them in ``session`` under
+    ``policy``, or under ``policy_for(the parsed statements)`` (a policy that reads their records in bulk).
 
     The caller commits ``session``. Raises :class:`ledger.BatchRefused` for an atomic batch with a refusal.
     """
@@ -72,6 +75,8 @@ def append(session: Session, read_session: Session, envelopes: Sequence[Any], *,
     prepared = prepare_statements(envelopes, known_keys=lambda ids: load_public_keys(read_session, ids),
                                   max_statement_bytes=config.max_statement_bytes)
     read_session.rollback()
+    if policy_for is not None:
+        policy = policy_for([item.signed.statement for item in prepared if item.signed is not None])
     return sequence_statements(session, prepared, config=config, clock=clock, policy=policy, atomic=atomic)
 
 

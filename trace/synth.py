@@ -42,6 +42,7 @@ from ledger import DomainPolicy, LedgerConfig, LedgerError, Signer, author_posit
 from ledger.models import LedgerHead
 from ledger.sequencer import MAX_BATCH
 
+from .bulk_policy import BulkTracePolicy
 from .ledger_service import append
 from .models import Enterprise, Flag, Product
 from .policy import TracePolicy
@@ -49,7 +50,6 @@ from .store import ledger_registrar
 from .synth_cast import Cast, build_cast, clusters_for, run_tag
 from .synth_flow import Planner
 from .synth_model import CHINA, Plan
-from .synth_policy import BulkTracePolicy
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +205,7 @@ def generate(sessions: sessionmaker[Session], *, config: LedgerConfig, registrar
     """Append exactly ``entries`` generated statements to the initialised ledger; commit once per batch.
 
     ``progress`` is called after each commit with the number appended so far. Each batch is checked by
-    :class:`trace.synth_policy.BulkTracePolicy` (the rules of :class:`trace.policy.TracePolicy`, records read in
+    :class:`trace.bulk_policy.BulkTracePolicy` (the rules of :class:`trace.policy.TracePolicy`, records read in
     bulk), or by ``TracePolicy`` itself with ``stock_policy``. Deterministic in ``seed`` and the
     ledger's size at the start (with a fixed ``clock``, the same statements). Raises :class:`SynthError` before
     appending anything when the ledger is not initialised, has another registrar, or already holds the run's
@@ -248,7 +248,7 @@ def generate(sessions: sessionmaker[Session], *, config: LedgerConfig, registrar
         while pending is not None:
             envelopes = pending.result()
             pending = request()  # the worker plans and signs the next batch while this one is sequenced
-            policy = TracePolicy() if stock_policy else BulkTracePolicy(envelopes)
+            policy = TracePolicy() if stock_policy else BulkTracePolicy.for_envelopes(envelopes)
             _sequence(sessions, envelopes, config=config, clock=clock, policy=policy,
                       expected=start + report.appended, report=report)
             mix.update(envelope["statement"]["type"] for envelope in envelopes)

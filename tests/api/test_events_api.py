@@ -61,6 +61,7 @@ def test_refusals_carry_their_code_and_change_nothing(client: Any, harness: Ledg
         assert response.status_code == status, (code, response.get_json())
         assert response.get_json()["error"]["code"] == code
     assert _size(client) == size
+    world.assert_rebuild_matches()
     taken = world.sign(chain.market.signer, "trace.ship",
                        {"batch": chain.ref, "quantity": "5", "to": chain.shop.code, "shipment_id": "M-9"},
                        [chain.ref])
@@ -81,6 +82,7 @@ def test_refusals_carry_their_code_and_change_nothing(client: Any, harness: Ledg
         assert response.status_code == status, (data, response.get_json())
         assert response.get_json()["error"]["code"] == code
     assert _size(client) == size
+    world.assert_rebuild_matches()
 
 
 def test_a_batch_is_all_or_nothing_or_per_item_as_asked(client: Any, harness: LedgerHarness) -> None:
@@ -115,6 +117,7 @@ def test_a_batch_is_all_or_nothing_or_per_item_as_asked(client: Any, harness: Le
     assert [item["duplicate"] for item in again.get_json()["results"]] == [True, True]
     assert [item["index"] for item in again.get_json()["results"]] == \
         [body["results"][0]["index"], body["results"][2]["index"]]
+    world.assert_rebuild_matches()  # the API's bulk-loading policy left the state a replay computes
 
 
 def test_batch_bounds(client: Any, harness: LedgerHarness) -> None:

@@ -15,7 +15,7 @@ derived state is the same, which ``python -m trace verify --database`` confirms 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
@@ -146,30 +146,44 @@ class BulkSource:
 
 
 class BulkTracePolicy:
-    """:class:`trace.policy.TracePolicy` for one known batch of envelopes, loading records through
+    """:class:`trace.policy.TracePolicy` for one known batch of statements, loading records through
     :class:`BulkSource`. One instance per append call, like ``TracePolicy``."""
 
-    def __init__(self, envelopes: Sequence[dict[str, Any]]) -> None:
+    def __init__(self, items: Iterable[tuple[str, str, Collection[str], Any]]) -> None:
+        """``items`` are each statement's type, author, linked references and body; bodies may be anything
+        (a malformed one is refused later by the rules), so only well-formed members are used here."""
         refs: set[str] = set()
         shipments: set[tuple[str, str]] = set()
         units: set[tuple[str, str]] = set()
-        for envelope in envelopes:
-            statement = envelope["statement"]
-            refs.update(statement["links"])
-            body = statement["body"]
-            items = [] if statement["type"] == "trace.commission" else [body, *(body.get("inputs") or [])]
-            for item in items:
+        for type_, author, links, body in items:
+            refs.update(links)
+            if not isinstance(body, dict):
+                continue
+            inputs = body.get("inputs")
+            parts = [] if type_ == "trace.commission" else [body, *(inputs if isinstance(inputs, list) else [])]
+            for item in parts:
                 listed = item.get("units") if isinstance(item, dict) else None
                 if isinstance(listed, list) and isinstance(item.get("batch"), str):
                     units.update((item["batch"], value) for value in listed if isinstance(value, str))
             named = body.get("shipment")
             if isinstance(named, dict) and isinstance(named.get("from"), str) and isinstance(named.get("id"), str):
                 shipments.add((named["from"], named["id"]))
-            if statement["type"] == "trace.ship" and isinstance(body.get("shipment_id"), str):
-                shipments.add((statement["author"], body["shipment_id"]))
+            if type_ == "trace.ship" and isinstance(body.get("shipment_id"), str):
+                shipments.add((author, body["shipment_id"]))
         self._refs, self._shipments, self._units = refs, shipments, units
         self._book: Book | None = None
         self._registrar = ""
+
+    @classmethod
+    def for_statements(cls, statements: Iterable[Statement]) -> BulkTracePolicy:
+        """The policy for statements parsed by the ledger (the API's submissions)."""
+        return cls((statement.type, statement.author, statement.links, statement.body) for statement in statements)
+
+    @classmethod
+    def for_envelopes(cls, envelopes: Iterable[dict[str, Any]]) -> BulkTracePolicy:
+        """The policy for envelopes this process built itself (the synthetic generator)."""
+        return cls((envelope["statement"]["type"], envelope["statement"]["author"],
+                    envelope["statement"]["links"], envelope["statement"]["body"]) for envelope in envelopes)
 
     def handles(self, statement_type: str) -> bool:
         return handles(statement_type)
