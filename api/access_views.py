@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 
 from trace import access, queries
 from trace.access_models import Account, ApiToken, KeyRequest
@@ -22,6 +22,7 @@ from .bodies import json_body
 from .context import app_context, now, read_session, write_session
 from .limits import limiter
 from .pages import text_arg
+from .responses import json_response
 from .schemas import (
     CallerSchema,
     KeyRequestCreateSchema,
@@ -129,9 +130,7 @@ def create_token(credit_code: str) -> Any:
     token, row = access.issue_token(session, credit_code, body["label"], created_by=caller.name, now=now())
     out = NewTokenSchema().dump({**_token(row), "token": token})
     session.commit()
-    response = _no_store(out)
-    response.status_code = 201
-    return response
+    return json_response(out, cache="no-store", status=201)
 
 
 @blueprint.get("/enterprises/<credit_code>/tokens")
@@ -208,9 +207,7 @@ def request_key(credit_code: str) -> Any:
                              now=now(), **body)
     out = KeyRequestSchema().dump(_key_request(row))
     session.commit()
-    response = _no_store(out)
-    response.status_code = 202
-    return response
+    return json_response(out, cache="no-store", status=202)
 
 
 @blueprint.get("/key-requests")
@@ -331,7 +328,6 @@ def _key_request(row: KeyRequest) -> dict[str, Any]:
             "decided_at": row.decided_at, "reason": row.reason, "entry_index": row.entry_index}
 
 
+
 def _no_store(body: dict[str, Any]) -> Any:
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(body, cache="no-store")

@@ -22,7 +22,8 @@ from trace.provenance import BatchNotFound, Provenance, trace_back, trace_forwar
 
 from .auth import AUTHORITY_ROLES, current_caller
 from .context import read_session
-from .pages import cursor_arg, encode_cursor, limit_arg, text_arg
+from .pages import cursor_arg, limit_arg, page_cursor, text_arg
+from .responses import json_response
 from .schemas import BatchBundleSchema, BatchPageSchema, BatchSchema, HistorySchema, ProvenanceSchema
 
 blueprint = Blueprint("batches", __name__)
@@ -56,21 +57,18 @@ def list_batches() -> Any:
     rows = queries.list_batches(read_session(), after=after[0] if after else None, limit=limit,
                                 gtin=text_arg("gtin", 14), creator=text_arg("creator", 18),
                                 status=text_arg("status", 12))
-    cursor = encode_cursor(rows[-1]["ref"]) if len(rows) == limit else None
-    return jsonify(BatchPageSchema().dump({"batches": rows, "next_cursor": cursor}))
+    return jsonify(BatchPageSchema().dump({"batches": rows, "next_cursor": page_cursor(rows, "ref", limit)}))
 
 
 def _state(ref: str) -> Any:
-    response = jsonify(BatchSchema().dump(queries.batch(read_session(), ref)))
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return json_response(BatchSchema().dump(queries.batch(read_session(), ref)), cache="no-cache")
 
 
 def _history(ref: str) -> Any:
     after, limit = cursor_arg(int), limit_arg()
     events = queries.batch_history(read_session(), ref, after=after[0] if after else None, limit=limit)
-    cursor = encode_cursor(events[-1]["entry_index"]) if len(events) == limit else None
-    return jsonify(HistorySchema().dump({"ref": ref, "events": events, "next_cursor": cursor}))
+    return jsonify(HistorySchema().dump({"ref": ref, "events": events,
+                                         "next_cursor": page_cursor(events, "entry_index", limit)}))
 
 
 def _provenance(ref: str) -> Any:
@@ -90,17 +88,13 @@ def _downstream(ref: str) -> Any:
         raise AccessError(f"the downstream scope of {ref} (who holds how much) is for inspectors and its maker "
                           f"{state['creator']}", code=code)
     graph = trace_forward(session, ref)
-    response = jsonify(ProvenanceSchema().dump(_graph(graph)))
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return json_response(ProvenanceSchema().dump(_graph(graph)), cache="private, no-store")
 
 
 def _bundle(ref: str) -> Any:
     session = read_session()
     bundle = batch_bundle(session, ref, queries.batch_entries(session, ref))
-    response = jsonify(BatchBundleSchema().dump(bundle))
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return json_response(BatchBundleSchema().dump(bundle), cache="no-cache")
 
 
 def _graph(graph: Provenance) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from trace.registry import CATEGORIES, STATUSES
 from .auth import require_account, require_enterprise_or_authority
 from .bodies import json_body
 from .context import app_context, read_session
-from .pages import cursor_arg, encode_cursor, limit_arg, text_arg
+from .pages import cursor_arg, limit_arg, page_cursor, text_arg
+from .responses import json_response
 from .schemas import (
     AppendedSchema,
     EnterprisePageSchema,
@@ -62,13 +63,12 @@ def list_enterprises() -> Any:
         200: {description: one page, content: {application/json: {schema: EnterprisePage}}}
         400: {$ref: '#/components/responses/Error'}
     """
-    after = cursor_arg(str)
-    limit = limit_arg()
+    after, limit = cursor_arg(str), limit_arg()
     rows = queries.list_enterprises(read_session(), after=after[0] if after else None, limit=limit,
                                     status=text_arg("status", choices=STATUSES), region=text_arg("region", 6),
                                     role=text_arg("role", choices=ROLES))
-    cursor = encode_cursor(rows[-1]["credit_code"]) if len(rows) == limit else None
-    return jsonify(EnterprisePageSchema().dump({"enterprises": rows, "next_cursor": cursor}))
+    return jsonify(EnterprisePageSchema().dump({"enterprises": rows,
+                                                "next_cursor": page_cursor(rows, "credit_code", limit)}))
 
 
 @blueprint.get("/enterprises/<credit_code>")
@@ -200,8 +200,8 @@ def holdings(credit_code: str) -> Any:
     require_enterprise_or_authority(credit_code)
     after, limit = cursor_arg(str), limit_arg()
     rows = queries.holdings_of(read_session(), credit_code, after=after[0] if after else None, limit=limit)
-    cursor = encode_cursor(rows[-1]["ref"]) if len(rows) == limit else None
-    return _private(HoldingPageSchema().dump({"holdings": rows, "next_cursor": cursor}))
+    return json_response(HoldingPageSchema().dump({"holdings": rows, "next_cursor": page_cursor(rows, "ref", limit)}),
+                         cache="private, no-store")
 
 
 @blueprint.get("/enterprises/<credit_code>/shipments")
@@ -231,8 +231,9 @@ def shipments(credit_code: str) -> Any:
                                 or "incoming",
                                 status=text_arg("status", choices=frozenset({"in_transit", "received"})),
                                 after=after[0] if after else None, limit=limit)
-    cursor = encode_cursor(rows[-1]["ship_index"]) if len(rows) == limit else None
-    return _private(ShipmentPageSchema().dump({"shipments": rows, "next_cursor": cursor}))
+    return json_response(ShipmentPageSchema().dump({"shipments": rows,
+                                                    "next_cursor": page_cursor(rows, "ship_index", limit)}),
+                         cache="private, no-store")
 
 
 @blueprint.get("/products")
@@ -254,8 +255,7 @@ def list_products() -> Any:
     after, limit = cursor_arg(str), limit_arg()
     rows = queries.list_products(read_session(), after=after[0] if after else None, limit=limit,
                                  owner=text_arg("owner", 18), category=text_arg("category", choices=CATEGORIES))
-    cursor = encode_cursor(rows[-1]["gtin"]) if len(rows) == limit else None
-    return jsonify(ProductPageSchema().dump({"products": rows, "next_cursor": cursor}))
+    return jsonify(ProductPageSchema().dump({"products": rows, "next_cursor": page_cursor(rows, "gtin", limit)}))
 
 
 @blueprint.get("/products/<gtin>")
@@ -284,12 +284,5 @@ def _registrar_appends(caller: Caller, type: str, body: dict[str, Any], status: 
                              clock=context.clock, policy=TracePolicy())
     logger.info("registrar statement appended", extra={"account": caller.name, "type": type,
                                                        "entry_index": result.index})
-    response = jsonify(AppendedSchema().dump({"index": result.index, "statement_hash": result.statement_hash}))
-    response.status_code = status
-    return response
-
-
-def _private(body: dict[str, Any]) -> Any:
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return json_response(AppendedSchema().dump({"index": result.index, "statement_hash": result.statement_hash}),
+                         status=status)

@@ -11,16 +11,15 @@ import base64
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response
 
-from ledger import LedgerError
 from ledger.export import entries_range, export_lines
 from ledger.statements import parse_leaf
 
 from .auth import AUTHORITY_ROLES, require_account
 from .context import app_context, read_session
-from .ledger_views import IMMUTABLE, immutable_response
-from .pages import limit_arg
+from .pages import int_arg, limit_arg
+from .responses import IMMUTABLE, PRIVATE_IMMUTABLE, immutable_response, json_response
 from .schemas import EntryPageSchema
 
 blueprint = Blueprint("entries", __name__)
@@ -55,10 +54,7 @@ def entries() -> Any:
         403: {$ref: '#/components/responses/Error'}
     """
     _require_ledger_reader()
-    raw = request.args.get("start", "")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
-        raise LedgerError("query parameter start must be a non-negative integer", code="request.parameter")
-    start, limit = int(raw), limit_arg()
+    start, limit = int_arg("start"), limit_arg()
     rows = entries_range(read_session(), start, start + limit)
     items = []
     for index, chain_hash, leaf in rows:
@@ -68,11 +64,8 @@ def entries() -> Any:
     body = EntryPageSchema().dump({"entries": items,
                                    "next_cursor": str(start + limit) if len(rows) == limit else None})
     if len(rows) < limit:  # the last page grows as entries are appended
-        response = jsonify(body)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-    public = app_context().settings.public_ledger
-    return immutable_response(body, IMMUTABLE if public else IMMUTABLE.replace("public", "private"))
+        return json_response(body, cache="no-cache")
+    return immutable_response(body, IMMUTABLE if app_context().settings.public_ledger else PRIVATE_IMMUTABLE)
 
 
 @blueprint.get("/ledger/export")

@@ -17,6 +17,7 @@ from trace.ledger_service import append
 
 from .bodies import MAX_BATCH_BODY, json_body
 from .context import app_context, read_session, write_session
+from .responses import json_response
 from .schemas import AppendResultSchema, AuthorHeadSchema, BatchResultSchema, BatchSubmitSchema, EnvelopeSchema
 
 blueprint = Blueprint("events", __name__)
@@ -61,8 +62,7 @@ def submit_event() -> Any:
     envelope = json_body(EnvelopeSchema())
     results = _append([envelope], atomic=True, single=True)
     result = results[0]
-    response = jsonify(_RESULT.dump(_result_body(result)))
-    response.status_code = 200 if result.duplicate else 201
+    response = json_response(_RESULT.dump(_result_body(result)), status=200 if result.duplicate else 201)
     if result.index is not None:
         response.headers["Location"] = url_for("ledger.bundle", index=result.index)
     return response
@@ -110,10 +110,8 @@ def submit_batch() -> Any:
     except BatchRefused as refused:
         failed = {f"statements.{item.position}": f"{item.error.code}: {item.error.message}"
                   for item in refused.results if item.error is not None}
-        response = jsonify({"error": {"code": refused.code, "message": refused.message, "fields": failed},
-                            "results": [_RESULT.dump(_result_body(item)) for item in refused.results]})
-        response.status_code = 422
-        return response
+        return json_response({"error": {"code": refused.code, "message": refused.message, "fields": failed},
+                              "results": [_RESULT.dump(_result_body(item)) for item in refused.results]}, status=422)
     head = read_session().get(LedgerHead, 1)
     return jsonify(_BATCH_RESULT.dump({
         "results": [_result_body(item) for item in results],
@@ -143,9 +141,8 @@ def author_head(author: str) -> Any:
     if not 0 < len(author) <= 64:
         raise LedgerError("author must be 1 to 64 characters", code="request.parameter")
     seq, prev = author_position(read_session(), author)
-    response = jsonify(AuthorHeadSchema().dump({"author": author, "next_seq": seq, "prev": prev}))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(AuthorHeadSchema().dump({"author": author, "next_seq": seq, "prev": prev}),
+                         cache="no-store")
 
 
 def _append(envelopes: list[Any], *, atomic: bool, single: bool = False) -> list[AppendResult]:

@@ -4,21 +4,20 @@ fixed tree size, an entry) carry long-lived cache headers and ETags."""
 from __future__ import annotations
 
 import base64
-import hashlib
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, request
 from sqlalchemy import select
 
-from ledger import LedgerError, consistency, entry_bundle, inclusion, latest_checkpoint
+from ledger import consistency, entry_bundle, inclusion, latest_checkpoint
 from ledger.models import LedgerHead
 
 from .context import app_context, read_session
 from .errors import error_response
+from .pages import int_arg
+from .responses import immutable_response, json_response
 
 blueprint = Blueprint("ledger", __name__)
-
-IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @blueprint.get("/health")
@@ -72,10 +71,7 @@ def health() -> Any:
                             "ledger": {"origin": context.settings.ledger_origin,
                                        "size": head.tree_size if head else 0,
                                        "operator_key": context.operator_key.text()}}
-    response = jsonify(body)
-    response.status_code = 200 if head is not None else 503
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return json_response(body, cache="no-store", status=200 if head is not None else 503)
 
 
 @blueprint.get("/ledger/checkpoint")
@@ -154,9 +150,9 @@ def inclusion_proof() -> Any:
         404:
           description: the tree size exceeds the latest checkpoint or the index is outside the tree (`proof.size`)
     """
-    index, size = _int_arg("index"), _int_arg("tree_size")
+    index, size = int_arg("index"), int_arg("tree_size")
     proof = inclusion(read_session(), index, size)
-    return _immutable({"index": index, "tree_size": size, "inclusion": [_b64(value) for value in proof]})
+    return immutable_response({"index": index, "tree_size": size, "inclusion": [_b64(value) for value in proof]})
 
 
 @blueprint.get("/ledger/proofs/consistency")
@@ -210,9 +206,9 @@ def consistency_proof() -> Any:
         404:
           description: the new size exceeds the latest checkpoint or is below the old size (`proof.size`)
     """
-    old, new = _int_arg("old_size"), _int_arg("new_size")
+    old, new = int_arg("old_size"), int_arg("new_size")
     proof = consistency(read_session(), old, new)
-    return _immutable({"old_size": old, "new_size": new, "consistency": [_b64(value) for value in proof]})
+    return immutable_response({"old_size": old, "new_size": new, "consistency": [_b64(value) for value in proof]})
 
 
 @blueprint.get("/ledger/entries/<int:index>/bundle")
@@ -277,31 +273,10 @@ def bundle(index: int) -> Any:
             (`proof.no_checkpoint`)
     """
     size = request.args.get("tree_size")
-    body = entry_bundle(read_session(), index, tree_size=_int_arg("tree_size") if size is not None else None)
+    body = entry_bundle(read_session(), index, tree_size=int_arg("tree_size") if size is not None else None)
     if size is None:
-        response = jsonify(body)
-        response.headers["Cache-Control"] = "no-cache"
-        return response
-    return _immutable(body)
-
-
-def _int_arg(name: str) -> int:
-    raw = request.args.get(name, "")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:  # "²".isdigit() is true, int("²") fails
-        raise LedgerError(f"query parameter {name} must be a non-negative integer", code="request.parameter")
-    return int(raw)
-
-
-def _immutable(body: dict[str, Any]) -> Any:
-    return immutable_response(body, IMMUTABLE)
-
-
-def immutable_response(body: dict[str, Any], cache_control: str) -> Any:
-    """``body`` as JSON that never changes: an ETag of its bytes, ``cache_control``, and 304 for a match."""
-    response = jsonify(body)
-    response.set_etag(hashlib.sha256(response.get_data()).hexdigest()[:32])
-    response.headers["Cache-Control"] = cache_control
-    return response.make_conditional(request)
+        return json_response(body, cache="no-cache")
+    return immutable_response(body)
 
 
 def _b64(raw: bytes) -> str:

@@ -39,6 +39,20 @@ def cursor_arg(*kinds: type) -> tuple[Any, ...] | None:
     return tuple(values)
 
 
+def int_arg(name: str) -> int:
+    """The required non-negative integer query parameter ``name``; raises ``request.parameter``. ASCII digits
+    only: ``"²".isdigit()`` is true and ``int("²")`` fails."""
+    raw = request.args.get(name, "")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise LedgerError(f"query parameter {name} must be a non-negative integer", code="request.parameter")
+    return int(raw)
+
+
+def page_cursor(rows: list[dict[str, Any]], key: str, limit: int) -> str | None:
+    """The cursor after a page: the last row's ``key`` when the page is full, else None (the last page)."""
+    return encode_cursor(rows[-1][key]) if len(rows) == limit else None
+
+
 def limit_arg(default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     raw = request.args.get("limit")
     if raw is None:
