@@ -14,14 +14,13 @@ from flask import Blueprint, request
 
 from trace import access, queries
 from trace.access_models import Account, ApiToken, KeyRequest
-from trace.ledger_service import append_authored
-from trace.policy import TracePolicy
 
-from .auth import current_caller, require_account, require_enterprise_or_registrar
+from .auth import current_caller, require_account, require_enterprise_or_role
 from .bodies import json_body
 from .context import app_context, now, read_session, write_session
 from .limits import limiter
 from .pages import text_arg
+from .registrar import append_as_registrar
 from .responses import json_response
 from .schemas import (
     CallerSchema,
@@ -123,7 +122,7 @@ def create_token(credit_code: str) -> Any:
         404: {$ref: '#/components/responses/Error'}
         422: {$ref: '#/components/responses/Error'}
     """
-    caller = require_enterprise_or_registrar(credit_code)
+    caller = _require_token_manager(credit_code)
     body = json_body(TokenCreateSchema())
     queries.enterprise(read_session(), credit_code)
     session = write_session()
@@ -148,7 +147,7 @@ def list_tokens(credit_code: str) -> Any:
         401: {$ref: '#/components/responses/Error'}
         403: {$ref: '#/components/responses/Error'}
     """
-    require_enterprise_or_registrar(credit_code)
+    _require_token_manager(credit_code)
     rows = access.list_tokens(read_session(), credit_code)
     return _no_store(TokenListSchema().dump({"tokens": [_token(row) for row in rows]}))
 
@@ -170,7 +169,7 @@ def revoke_token(credit_code: str, token_id: str) -> Any:
         403: {$ref: '#/components/responses/Error'}
         404: {$ref: '#/components/responses/Error'}
     """
-    require_enterprise_or_registrar(credit_code)
+    _require_token_manager(credit_code)
     session = write_session()
     row = access.revoke_token(session, credit_code, token_id, now=now())
     out = TokenSchema().dump(_token(row))
@@ -293,7 +292,6 @@ def reject_key_request(request_id: str) -> Any:
 def _decide(request_id: str, *, approve: bool) -> Any:
     caller = require_account("registrar")
     reason = json_body(KeyRequestDecisionSchema())["reason"] if request.content_length else None
-    context = app_context()
     pending = access.get_key_request(read_session(), request_id)
     if pending.status != "pending":
         raise access.AccessError(f"key request {request_id} is already {pending.status}",
@@ -302,11 +300,9 @@ def _decide(request_id: str, *, approve: bool) -> Any:
     if approve:
         # The ledger statement commits on its own first: if recording the decision then failed, approving again
         # would be refused as key.duplicate, and the key is registered either way.
-        result = append_authored(context.sessions, context.keys.registrar, "ledger.key.add",
-                                 {"subject": pending.credit_code, "public_key": pending.public_key,
-                                  "label": pending.label}, config=context.ledger, clock=context.clock,
-                                 policy=TracePolicy())
-        index = result.index
+        index = append_as_registrar(caller, "ledger.key.add", {"subject": pending.credit_code,
+                                                                "public_key": pending.public_key,
+                                                                "label": pending.label}).index
     logger.info("key request decided", extra={"account": caller.name, "request_id": request_id,
                                               "approved": approve, "entry_index": index})
     session = write_session()
@@ -315,6 +311,10 @@ def _decide(request_id: str, *, approve: bool) -> Any:
     out = KeyRequestSchema().dump(_key_request(row))
     session.commit()
     return _no_store(out)
+
+
+def _require_token_manager(credit_code: str) -> access.Caller:
+    return require_enterprise_or_role(credit_code, ("registrar",), f"managing enterprise {credit_code}'s tokens")
 
 
 def _token(row: ApiToken) -> dict[str, Any]:

@@ -53,24 +53,13 @@ def require_account(*roles: str) -> Caller:
     return caller
 
 
-def require_enterprise_or_authority(credit_code: str) -> Caller:
-    """``credit_code`` itself (API token or signed request) or an authority account (inspector, registrar,
-    administrator)."""
+def require_enterprise_or_role(credit_code: str, roles: tuple[str, ...], what: str) -> Caller:
+    """``credit_code`` itself (its API token or a request signed with its key) or an account holding one of
+    ``roles``; 401 when anonymous, 403 otherwise. ``what`` names the action in the refusal."""
     caller = current_caller()
-    if caller.enterprise == credit_code or caller.has_role(*AUTHORITY_ROLES):
+    if caller.enterprise == credit_code or caller.has_role(*roles):
         return caller
+    allowed = f"{credit_code}'s API token, a request signed with its key, or a login with role {' or '.join(roles)}"
     if caller.via == "none":
-        raise AccessError(f"reading enterprise {credit_code}'s records needs its API token, a request signed "
-                          "with its key, or an inspector's login", code="auth.required")
-    raise AccessError(f"{caller.name} may not read enterprise {credit_code}'s records", code="auth.forbidden")
-
-
-def require_enterprise_or_registrar(credit_code: str) -> Caller:
-    """``credit_code`` itself or a registrar account: for managing its API tokens."""
-    caller = current_caller()
-    if caller.enterprise == credit_code or caller.has_role("registrar"):
-        return caller
-    if caller.via == "none":
-        raise AccessError(f"managing enterprise {credit_code}'s tokens needs its API token, a request signed "
-                          "with its key, or a registrar's login", code="auth.required")
-    raise AccessError(f"{caller.name} may not manage enterprise {credit_code}'s tokens", code="auth.forbidden")
+        raise AccessError(f"{what} needs {allowed}", code="auth.required")
+    raise AccessError(f"{caller.name} may not do this: {what} needs {allowed}", code="auth.forbidden")

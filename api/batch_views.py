@@ -17,10 +17,9 @@ from flask import Blueprint, jsonify
 
 from ledger import batch_bundle
 from trace import queries
-from trace.access import AccessError
 from trace.provenance import BatchNotFound, Provenance, trace_back, trace_forward
 
-from .auth import AUTHORITY_ROLES, current_caller
+from .auth import AUTHORITY_ROLES, require_enterprise_or_role
 from .context import read_session
 from .pages import cursor_arg, limit_arg, page_cursor, text_arg
 from .responses import json_response
@@ -82,11 +81,8 @@ def _provenance(ref: str) -> Any:
 def _downstream(ref: str) -> Any:
     session = read_session()
     state = queries.batch(session, ref)
-    caller = current_caller()
-    if not (caller.has_role(*AUTHORITY_ROLES) or caller.enterprise == state["creator"]):
-        code = "auth.required" if caller.via == "none" else "auth.forbidden"
-        raise AccessError(f"the downstream scope of {ref} (who holds how much) is for inspectors and its maker "
-                          f"{state['creator']}", code=code)
+    require_enterprise_or_role(state["creator"], AUTHORITY_ROLES,
+                               f"the downstream scope of {ref} (who holds how much)")
     graph = trace_forward(session, ref)
     return json_response(ProvenanceSchema().dump(_graph(graph)), cache="private, no-store")
 

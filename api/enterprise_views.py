@@ -7,23 +7,20 @@ enterprise's own (its API token or a request signed with its key) or an inspecto
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Blueprint, jsonify
 
-from ledger.keys import decode_public_key, key_id
 from trace import queries
 from trace.access import Caller
 from trace.context import ROLES
-from trace.ledger_service import append_authored
-from trace.policy import TracePolicy
 from trace.registry import CATEGORIES, STATUSES
 
-from .auth import require_account, require_enterprise_or_authority
+from .auth import AUTHORITY_ROLES, require_account, require_enterprise_or_role
 from .bodies import json_body
-from .context import app_context, read_session
+from .context import read_session
 from .pages import cursor_arg, limit_arg, page_cursor, text_arg
+from .registrar import append_as_registrar
 from .responses import json_response
 from .schemas import (
     AppendedSchema,
@@ -39,7 +36,6 @@ from .schemas import (
     ShipmentPageSchema,
 )
 
-logger = logging.getLogger(__name__)
 blueprint = Blueprint("enterprises", __name__)
 
 
@@ -197,7 +193,7 @@ def holdings(credit_code: str) -> Any:
         401: {$ref: '#/components/responses/Error'}
         403: {$ref: '#/components/responses/Error'}
     """
-    require_enterprise_or_authority(credit_code)
+    require_enterprise_or_role(credit_code, AUTHORITY_ROLES, f"reading enterprise {credit_code}'s records")
     after, limit = cursor_arg(str), limit_arg()
     rows = queries.holdings_of(read_session(), credit_code, after=after[0] if after else None, limit=limit)
     return json_response(HoldingPageSchema().dump({"holdings": rows, "next_cursor": page_cursor(rows, "ref", limit)}),
@@ -224,7 +220,7 @@ def shipments(credit_code: str) -> Any:
         401: {$ref: '#/components/responses/Error'}
         403: {$ref: '#/components/responses/Error'}
     """
-    require_enterprise_or_authority(credit_code)
+    require_enterprise_or_role(credit_code, AUTHORITY_ROLES, f"reading enterprise {credit_code}'s records")
     after, limit = cursor_arg(int), limit_arg()
     rows = queries.shipments_of(read_session(), credit_code,
                                 direction=text_arg("direction", choices=frozenset({"incoming", "outgoing"}))
@@ -276,13 +272,6 @@ def get_product(gtin: str) -> Any:
 
 
 def _registrar_appends(caller: Caller, type: str, body: dict[str, Any], status: int = 200) -> Any:
-    """Sign ``type`` with the registrar key on behalf of the logged-in registrar ``caller`` and append it."""
-    context = app_context()
-    if type == "ledger.key.add":
-        key_id(decode_public_key(body["public_key"]))  # a malformed key is the caller's 422, before signing
-    result = append_authored(context.sessions, context.keys.registrar, type, body, config=context.ledger,
-                             clock=context.clock, policy=TracePolicy())
-    logger.info("registrar statement appended", extra={"account": caller.name, "type": type,
-                                                       "entry_index": result.index})
+    result = append_as_registrar(caller, type, body)
     return json_response(AppendedSchema().dump({"index": result.index, "statement_hash": result.statement_hash}),
                          status=status)
