@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import LedgerError
+from ledger.keys import encode_public_key
 from ledger.models import BatchHead, LedgerKey
 
 from .context import lot_ref, sscc_ref
@@ -85,7 +86,6 @@ def enterprise(session: Session, credit_code: str) -> dict[str, Any]:
 
 
 def keys_of(session: Session, author: str) -> list[dict[str, Any]]:
-    from ledger.keys import encode_public_key
     return [{"key_id": key.key_id, "public_key": encode_public_key(key.public_key), "label": key.label,
              "added_index": key.added_index, "revoked_index": key.revoked_index}
             for key in session.scalars(select(LedgerKey).where(LedgerKey.author == author)
@@ -132,12 +132,17 @@ def _batch(row: Batch, product_row: Product | None) -> dict[str, Any]:
             "certificates": json.loads(row.certificates), "status": row.status, "inspection": row.inspection}
 
 
-def batch(session: Session, ref: str) -> dict[str, Any]:
-    """A batch's current state with its recalls and ``head``: the hash of the latest statement linking it, which
-    the next statement on the batch must name in its links."""
+def _existing_batch(session: Session, ref: str) -> Batch:
     row = session.get(Batch, ref)
     if row is None:
         raise NotFound(f"batch {ref} is not in the ledger: the code is not registered", code="not_found.batch")
+    return row
+
+
+def batch(session: Session, ref: str) -> dict[str, Any]:
+    """A batch's current state with its recalls and ``head``: the hash of the latest statement linking it, which
+    the next statement on the batch must name in its links."""
+    row = _existing_batch(session, ref)
     out = _batch(row, session.get(Product, row.gtin) if row.gtin else None)
     head = session.get(BatchHead, ref)
     out["head"] = head.statement_hash.hex() if head is not None else None
@@ -169,8 +174,7 @@ def event_view(row: Any) -> dict[str, Any]:
 
 def batch_history(session: Session, ref: str, *, after: int | None, limit: int) -> list[dict[str, Any]]:
     """The batch's events in ledger order (corrected ones included, marked ``corrected_by``)."""
-    if session.get(Batch, ref) is None:
-        raise NotFound(f"batch {ref} is not in the ledger: the code is not registered", code="not_found.batch")
+    _existing_batch(session, ref)
     query = (select(Event).join(BatchEvent, BatchEvent.entry_index == Event.entry_index)
              .where(BatchEvent.ref == ref).order_by(Event.entry_index).limit(limit))
     if after is not None:
@@ -180,8 +184,7 @@ def batch_history(session: Session, ref: str, *, after: int | None, limit: int) 
 
 def batch_entries(session: Session, ref: str) -> list[int]:
     """Every ledger entry on the batch, in order."""
-    if session.get(Batch, ref) is None:
-        raise NotFound(f"batch {ref} is not in the ledger: the code is not registered", code="not_found.batch")
+    _existing_batch(session, ref)
     return list(session.scalars(select(BatchEvent.entry_index).where(BatchEvent.ref == ref)
                                 .order_by(BatchEvent.entry_index)))
 
