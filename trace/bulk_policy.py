@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable
-from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, select
@@ -24,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from ledger import Statement
 
-from .book import Book
+from .book import Source
 from .lots import unit_id_for
 from .models import MODEL_OF
+from .policy import TracePolicy
 from .records import (
     BatchEventRecord,
     BatchRecord,
@@ -42,8 +42,7 @@ from .records import (
     UnitRecord,
     record_from_dict,
 )
-from .rules import apply_event, handles
-from .store import SessionSource, ledger_registrar, write_changes
+from .store import SessionSource
 
 R = TypeVar("R", bound=Record)
 _CHUNK = 500
@@ -145,7 +144,7 @@ class BulkSource:
         return self.inner.load_prefix(cls, first)
 
 
-class BulkTracePolicy:
+class BulkTracePolicy(TracePolicy):
     """:class:`trace.policy.TracePolicy` for one known batch of statements, loading records through
     :class:`BulkSource`. One instance per append call, like ``TracePolicy``."""
 
@@ -170,9 +169,8 @@ class BulkTracePolicy:
                 shipments.add((named["from"], named["id"]))
             if type_ == "trace.ship" and isinstance(body.get("shipment_id"), str):
                 shipments.add((author, body["shipment_id"]))
+        super().__init__()
         self._refs, self._shipments, self._units = refs, shipments, units
-        self._book: Book | None = None
-        self._registrar = ""
 
     @classmethod
     def for_statements(cls, statements: Iterable[Statement]) -> BulkTracePolicy:
@@ -185,15 +183,5 @@ class BulkTracePolicy:
         return cls((envelope["statement"]["type"], envelope["statement"]["author"],
                     envelope["statement"]["links"], envelope["statement"]["body"]) for envelope in envelopes)
 
-    def handles(self, statement_type: str) -> bool:
-        return handles(statement_type)
-
-    def check(self, session: Session, statement: Statement, index: int, received: datetime) -> None:
-        if self._book is None:
-            self._registrar = ledger_registrar(session)
-            self._book = Book(BulkSource(session, self._refs, self._shipments, self._units, index))
-        apply_event(self._book, statement, index, received, registrar=self._registrar)
-
-    def record(self, session: Session, statement: Statement, index: int) -> None:
-        if self._book is not None:
-            write_changes(session, self._book)
+    def _source(self, session: Session, first_index: int) -> Source:
+        return BulkSource(session, self._refs, self._shipments, self._units, first_index)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from ledger import Statement
 
-from .book import Book
+from .book import Book, Source
 from .rules import apply_event, handles
 from .store import SessionSource, ledger_registrar, write_changes
 
@@ -29,9 +29,13 @@ class TracePolicy:
     def check(self, session: Session, statement: Statement, index: int, received: datetime) -> None:
         if self._book is None:
             self._registrar = ledger_registrar(session)
-            self._book = Book(SessionSource(session))
+            self._book = Book(self._source(session, index))
         apply_event(self._book, statement, index, received, registrar=self._registrar)
 
     def record(self, session: Session, statement: Statement, index: int) -> None:
         if self._book is not None:
             write_changes(session, self._book)
+
+    def _source(self, session: Session, first_index: int) -> Source:
+        """Where the book reads records, made at the batch's first check (``first_index`` is its first entry)."""
+        return SessionSource(session)
