@@ -253,12 +253,9 @@ def authenticate_signed(session: Session, header: str, method: str, target: str,
 
 def _remember_signature(session: Session, signature: bytes, now: datetime) -> None:
     session.execute(delete(SeenSignature).where(SeenSignature.seen_at < now - 2 * REQUEST_WINDOW))
-    digest = hashlib.sha256(signature).hexdigest()
-    if session.get(SeenSignature, digest) is not None:
-        raise AccessError("this signed request was already used; sign each request afresh", code="auth.replayed")
-    nested = session.begin_nested()
+    nested = session.begin_nested()  # the primary key refuses a second use, even by a concurrent request
     try:
-        session.add(SeenSignature(signature_sha256=digest, seen_at=now))
+        session.add(SeenSignature(signature_sha256=hashlib.sha256(signature).hexdigest(), seen_at=now))
         session.flush()
     except IntegrityError:
         nested.rollback()
