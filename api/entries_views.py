@@ -88,8 +88,7 @@ def export() -> Any:
     def generate() -> Iterator[bytes]:
         with context.sessions() as session:  # its own session: the stream outlives the request
             session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-            for _, line in export_lines(session, origin=context.settings.ledger_origin):
-                yield line
+            yield from export_lines(session, origin=context.settings.ledger_origin)[1]
 
     response = Response(generate(), mimetype="application/x-ndjson")
     response.headers["Content-Disposition"] = 'attachment; filename="ledger-export.jsonl"'

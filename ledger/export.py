@@ -68,23 +68,26 @@ def write_export(session: Session, out: BinaryIO, *, origin: str, chunk: int = 2
 
     Memory stays bounded: entries are read ``chunk`` at a time in index order.
     """
-    size = 0
-    for size, line in export_lines(session, origin=origin, chunk=chunk):
+    size, lines = export_lines(session, origin=origin, chunk=chunk)
+    for line in lines:
         out.write(line)
     return size
 
 
-def export_lines(session: Session, *, origin: str, chunk: int = 2000) -> Iterator[tuple[int, bytes]]:
-    """The export's lines (each ending in LF), up to the latest checkpoint at the first read, with the tree
-    size they cover: what :func:`write_export` writes, for streaming over HTTP."""
+def export_lines(session: Session, *, origin: str, chunk: int = 2000) -> tuple[int, Iterator[bytes]]:
+    """The tree size of the latest checkpoint and the export's lines up to it (each ending in LF): what
+    :func:`write_export` writes, for streaming over HTTP. The lines are read as they are consumed."""
     latest = session.scalars(select(CheckpointRecord).order_by(CheckpointRecord.tree_size.desc()).limit(1)).first()
     size = latest.tree_size if latest is not None else 0
-    yield size, header_line(origin, size) + b"\n"
-    for start in range(0, size, chunk):
-        for index, chain_hash, leaf in entries_range(session, start, min(size, start + chunk)):
-            yield size, entry_line(index, chain_hash, leaf) + b"\n"
-    if latest is not None:
-        yield size, checkpoint_line(latest.note) + b"\n"
+
+    def lines() -> Iterator[bytes]:
+        yield header_line(origin, size) + b"\n"
+        for start in range(0, size, chunk):
+            for index, chain_hash, leaf in entries_range(session, start, min(size, start + chunk)):
+                yield entry_line(index, chain_hash, leaf) + b"\n"
+        if latest is not None:
+            yield checkpoint_line(latest.note) + b"\n"
+    return size, lines()
 
 
 def entries_range(session: Session, start: int, stop: int) -> list[tuple[int, bytes, bytes]]:
