@@ -22,6 +22,8 @@ class SettingsError(Exception):
 class Settings:
     database_url: str = f"sqlite:///{VAR / 'trace.db'}"
     ledger_origin: str = "trace.localhost/ledger"
+    #: Scheme and host the QR codes point at (GS1 Digital Link URIs are ``{public_base_url}/01/{GTIN}/10/{lot}``).
+    public_base_url: str = "http://127.0.0.1:5000"
     registrar_id: str = "registrar"
     key_dir: str = str(VAR / "keys")
     key_passphrase: str = ""
@@ -72,6 +74,9 @@ class Settings:
                 self.registrar_id == "operator":
             raise SettingsError("TRACE_REGISTRAR_ID must be 1-64 letters, digits, '.', '_', ':' or '-', "
                                 "and not 'operator'")
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", self.public_base_url):
+            raise SettingsError("TRACE_PUBLIC_BASE_URL must be a scheme and host without a path or a trailing "
+                                "slash, for example https://trace.example.gov.cn")
         if not self.database_url.startswith(("sqlite:", "postgresql")):
             raise SettingsError("TRACE_DATABASE_URL must be sqlite:///PATH or postgresql+psycopg://...")
         if not 1024 <= self.max_statement_bytes <= 64 * 1024:
