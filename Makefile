@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export TRACE_KEY_PASSPHRASE ?= development-only-passphrase
 export TRACE_LOG_FORMAT ?= text
 
-.PHONY: run test env lint typecheck bench clean
+.PHONY: run test env lint typecheck bench clean translations
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
+
+# Recompile the Chinese catalogs of the pages after editing a .po file (the .mo files are committed).
+translations: $(STAMP)
+	for domain in public complaints scanner labels; do \
+		$(VENV)/bin/pybabel compile --statistics -d scanner_web/translations -l zh -D $$domain; done
 
 lint: $(STAMP)
 	$(PY) -m ruff check ledger trace api scanner_web tests bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any
 from flask import Flask
 
 from ledger import verifier_key
-from trace.authority import ledger_config, load_authority_keys
+from trace.authority import AuthorityKeys, ledger_config, load_authority_keys
 from trace.ledger_service import open_database
 from trace.logs import configure_logging
 from trace.settings import Settings
@@ -35,7 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     keys = load_authority_keys(settings)
     engine, sessions = open_database(settings)
     app = Flask(__name__)
-    app.config.update(TESTING=settings.testing, SECRET_KEY=settings.secret_key or None, JSON_SORT_KEYS=False,
+    app.config.update(TESTING=settings.testing, SECRET_KEY=settings.secret_key or _derived_secret(keys),
+                      JSON_SORT_KEYS=False,
                       MAX_CONTENT_LENGTH=MAX_BATCH_BODY)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.extensions["trace"] = AppContext(
@@ -49,8 +51,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(module.blueprint, url_prefix="/api/v1")
     from .openapi import blueprint as openapi_blueprint
     app.register_blueprint(openapi_blueprint, url_prefix="/api/v1")
-    from scanner_web import blueprint as web_blueprint
-    app.register_blueprint(web_blueprint)
+    from scanner_web import init_web
+    init_web(app)
     logger.info("application ready", extra={"origin": settings.ledger_origin,
                                             "database": engine.url.get_backend_name()})
     return app
+
+
+def _derived_secret(keys: AuthorityKeys) -> str:
+    """Without ``TRACE_SECRET_KEY``, the cookie-signing secret is derived from the operator key (an Ed25519
+    signature is deterministic), so every worker and restart of one deployment shares it and nothing new needs
+    to be kept secret."""
+    return hashlib.sha256(keys.operator.sign(b"trace web cookie secret v1")).hexdigest()

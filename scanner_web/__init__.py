@@ -1,5 +1,19 @@
-"""Browser-facing pages."""
+"""Browser-facing pages: the public page each QR code resolves to, the complaint channel, the scanner, the
+kiosk and SMS channels, and printable labels."""
 
-from .views import blueprint
+from __future__ import annotations
 
-__all__ = ["blueprint"]
+from flask import Flask
+
+from . import resolver, views
+from .i18n import init_i18n
+
+
+def init_web(app: Flask) -> None:
+    """Register the pages, their languages and the GS1 resolver on ``app``."""
+    init_i18n(app)
+    for module in (views, resolver):
+        app.register_blueprint(module.blueprint)
+
+
+__all__ = ["init_web"]

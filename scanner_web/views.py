@@ -1,4 +1,4 @@
-"""Pages for people: the landing page with the ledger's state (the public scan page arrives with labels)."""
+"""Pages for people that are not about one code: the home page and the ledger's state."""
 
 from __future__ import annotations
 
@@ -11,15 +11,21 @@ from api.context import app_context, read_session
 from ledger import latest_checkpoint
 from ledger.models import Entry, LedgerKey
 
-blueprint = Blueprint("web", __name__, template_folder="templates")
+blueprint = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+                      static_url_path="/static")
 
 
 @blueprint.get("/")
 def index() -> Any:
+    return render_template("home.html")
+
+
+@blueprint.get("/ledger")
+def ledger() -> Any:
     session = read_session()
     checkpoint = latest_checkpoint(session)
     types = session.execute(select(Entry.type, func.count()).group_by(Entry.type).order_by(Entry.type)).all()
     keys = session.scalar(select(func.count()).select_from(LedgerKey)) or 0
     context = app_context()
-    return render_template("index.html", checkpoint=checkpoint, types=types, keys=keys,
+    return render_template("ledger.html", checkpoint=checkpoint, types=types, keys=keys,
                            origin=context.settings.ledger_origin, operator_key=context.operator_key.text())
