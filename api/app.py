@@ -35,7 +35,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         configure_logging(settings.log_level, settings.log_format)
     keys = load_authority_keys(settings)
     engine, sessions = open_database(settings)
-    app = Flask(__name__)
+    # No application-level static route: it would shadow the pages' /static (scanner_web's "web.static").
+    app = Flask(__name__, static_folder=None)
     app.config.update(TESTING=settings.testing, SECRET_KEY=settings.secret_key or _derived_secret(keys),
                       JSON_SORT_KEYS=False,
                       MAX_CONTENT_LENGTH=MAX_BATCH_BODY)

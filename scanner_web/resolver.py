@@ -1,9 +1,164 @@
-"""The GS1 Digital Link resolver: ``/01/{gtin}/10/{lot}``, ``/01/{gtin}/21/{serial}``,
-``/01/{gtin}/10/{lot}/21/{serial}`` and ``/00/{sscc}`` answer with the public page or, by ``linkType``, with a
-machine-readable resource."""
+"""The GS1-conformant resolver: ``/01/{gtin}/10/{lot}``, ``/01/{gtin}/21/{serial}``,
+``/01/{gtin}/10/{lot}/21/{serial}`` and ``/00/{sscc}`` answer with the public page, or by ``linkType`` with the
+proof bundle (``gs1:traceability``), the recall status (``gs1:recallStatus``) or an RFC 9264 linkset
+(``linkset``, or ``Accept: application/linkset+json``); ``/.well-known/gs1resolver`` describes the resolver.
+
+The path is parsed from the raw request URI by :func:`trace.identifiers.parse_digital_link`, so a percent-encoded
+lot (``%2F`` included) resolves, and a malformed code gets the parser's precise reason on a 400 page.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+
+from api.context import app_context, read_session
+from api.responses import json_response
+from ledger import LedgerError, batch_bundle
+from trace import queries
+from trace.identifiers import DigitalLink, IdentifierError, format_digital_link, parse_digital_link
+from trace.lots import unit_id_for
+
+from . import public_page
+from .links import public_uri
 
 blueprint = Blueprint("resolver", __name__, template_folder="templates")
+
+GS1 = "https://gs1.org/voc/"
+#: The link types this resolver answers, besides the default human page (gs1:pip).
+LINK_TYPES = {"gs1:pip": "text/html", "gs1:traceability": "application/json",
+              "gs1:recallStatus": "application/json"}
+_LINKSET = "application/linkset+json"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a Digital Link names: a batch (``ref``), optionally one serialised unit of it."""
+
+    link: DigitalLink
+    ref: str
+    unit_id: str | None
+
+    @property
+    def uri(self) -> str:
+        return public_uri(app_context().settings.public_base_url, self.link.key_ai, self.link.key,
+                          lot=self.link.lot, serial=self.link.serial)
+
+
+@blueprint.get("/01/<path:_rest>")
+@blueprint.get("/00/<path:_rest>")
+def resolve(_rest: str) -> Any:
+    """The page of the code, or the machine-readable resource its ``linkType`` asks for."""
+    try:
+        link = parse_digital_link(_raw_uri())
+    except IdentifierError as exc:
+        return _malformed(exc.message)
+    try:
+        target = _target(link)
+    except queries.NotFound:
+        return _unregistered(link)
+    link_type = link.link_type or ("linkset" if _LINKSET in request.accept_mimetypes.values() else None)
+    if link_type in {"linkset", "all"}:
+        return _linkset(target)
+    if link_type == "gs1:traceability":
+        return _bundle(target)
+    if link_type == "gs1:recallStatus":
+        return _recall_status(target)
+    # gs1:pip, no link type, or one this resolver does not have: the default link, the human page.
+    response = public_page.render(target.ref, target.unit_id, uri=target.uri)
+    response.headers["Link"] = f'<{request.path}?linkType=linkset>; rel="linkset"; type="{_LINKSET}"'
+    return response
+
+
+@blueprint.get("/.well-known/gs1resolver")
+def description() -> Any:
+    """The resolver description file of the GS1-Conformant Resolver standard."""
+    base = app_context().settings.public_base_url
+    return json_response({
+        "name": "Product traceability resolver · 产品追溯解析服务",
+        "resolverRoot": base,
+        "supportedPrimaryKeys": ["01", "00"],
+        "supportedQualifiers": {"01": ["10", "21"]},
+        "linkTypeDefaultCanBeLinkset": False,
+        "supportedLinkType": [{"namespace": GS1, "prefix": "gs1:", "profile": link_type.removeprefix("gs1:")}
+                              for link_type in LINK_TYPES],
+        "supportedContextValuesEnumerated": [],
+        "linksetContentType": _LINKSET,
+        "defaultLinkType": "gs1:pip",
+        "languages": ["zh", "en"],
+    }, cache="public, max-age=3600")
+
+
+def _raw_uri() -> str:
+    """The request URI as sent (percent-encoding intact) under ``https://`` and the request's host: the parser
+    checks the path and query, and a Digital Link is an https URI whatever the transport of this request."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    return f"https://{request.host.lower()}{raw}"
+
+
+def _target(link: DigitalLink) -> Target:
+    session = read_session()
+    if link.key_ai == "00":
+        return Target(link, queries.sscc_ref_of(link.key), None)
+    if link.lot is None and link.serial is None:
+        raise queries.NotFound("a GTIN alone names a product, not a batch", code="not_found.batch")
+    if link.lot is None:
+        assert link.serial is not None
+        unit_id = unit_id_for(link.key, link.serial)
+        return Target(link, public_page.find_unit(session, unit_id), unit_id)
+    ref = queries.lot_ref_of(link.key, link.lot)
+    queries.batch(session, ref)
+    return Target(link, ref, unit_id_for(link.key, link.serial) if link.serial is not None else None)
+
+
+def _malformed(reason: str) -> Response:
+    response = Response(render_template("resolver_error.html", status=400, reason=reason, code=_raw_uri()),
+                        status=400, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _unregistered(link: DigitalLink) -> Response:
+    response = Response(render_template("resolver_error.html", status=404, reason=None,
+                                        code=format_digital_link(link)), status=404, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _linkset(target: Target) -> Response:
+    """RFC 9264 linkset of the code: the page in each language, the proof bundle and the recall status."""
+    path = request.path
+    links: dict[str, Any] = {
+        f"{GS1}pip": [{"href": f"{path}?lang={language}", "title": title, "type": "text/html",
+                       "hreflang": [language]}
+                      for language, title in (("zh", "产品追溯信息"), ("en", "Product traceability page"))],
+        f"{GS1}traceability": [{"href": f"{path}?linkType=gs1:traceability", "title": "Ledger proof bundle",
+                                "type": "application/json"}],
+        f"{GS1}recallStatus": [{"href": f"{path}?linkType=gs1:recallStatus", "title": "Recall status",
+                                "type": "application/json"}],
+    }
+    response = json_response({"linkset": [{"anchor": target.uri, **links}]}, cache="no-cache")
+    response.mimetype = _LINKSET
+    return response
+
+
+def _bundle(target: Target) -> Response:
+    session = read_session()
+    try:
+        bundle = batch_bundle(session, target.ref, queries.batch_entries(session, target.ref))
+    except LedgerError as exc:
+        if exc.code != "proof.no_checkpoint":
+            raise
+        return json_response({"error": {"code": exc.code, "message": str(exc), "fields": {}}}, status=404)
+    return json_response(bundle, cache="no-cache")
+
+
+def _recall_status(target: Target) -> Response:
+    state = queries.batch(read_session(), target.ref)
+    recalls = state["recalls"]
+    return json_response({"anchor": target.uri, "batch": target.ref, "recalled": bool(recalls),
+                          "recalls": [{"entry_index": recall["entry_index"], "source_batch": recall["source_ref"],
+                                       "reason": recall["reason"]} for recall in recalls]},
+                         cache="no-cache")

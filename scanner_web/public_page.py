@@ -1,0 +1,100 @@
+"""The public page of a code: the product, its status, the chain back to every source, the look-up count, the
+server's verdict on the batch's proof bundle (the page's script then checks the same bundle on the device) and
+the way to file a complaint."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from flask import Response, render_template, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.context import app_context, read_session, write_session
+from ledger import LedgerError, batch_bundle, latest_checkpoint, verify_batch_bundle
+from trace import queries
+from trace.public import PublicView, find_unit, public_view
+from trace.scans import Lookups, record_lookup
+
+logger = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8))
+
+__all__ = ["find_unit", "render"]
+
+
+def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
+    """The page of batch ``ref`` (or of its unit ``unit_id``) whose QR code carries ``uri``. Counts the look-up.
+    Raises :class:`trace.queries.NotFound`."""
+    context = app_context()
+    now = context.clock()
+    view = public_view(read_session(), ref, today=now.astimezone(CHINA).date(), unit_id=unit_id)
+    lookups = _count_lookup(unit_id or ref, now)
+    html = render_template(
+        "public.html", view=view, uri=uri, lookups=lookups, now=now,
+        suspicious=bool(lookups and unit_id and lookups.suspicious(now)),
+        verify_bundle_url=f"{request.path}?linkType=gs1:traceability",
+        verify_server_verdict=_server_verdict(ref), operator_key_text=context.operator_key.text(),
+        origin=context.settings.ledger_origin, enterprise_name=_enterprise_namer(view), local_time=local_time,
+        local_date=local_date)
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"  # the look-up count and the status change with every visit
+    return response
+
+
+def local_time(moment: str) -> str:
+    """An ISO 8601 time with offset as ``YYYY-MM-DD HH:MM`` in China time (what the statement said if unparsable)."""
+    try:
+        return datetime.fromisoformat(moment).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return moment
+
+
+def local_date(moment: datetime) -> str:
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d")
+
+
+def _count_lookup(code: str, now: datetime) -> Lookups | None:
+    """Count this look-up in its own short transaction; a page never fails because counting did."""
+    session = write_session()
+    try:
+        lookups = record_lookup(session, code, now)
+        session.commit()
+        return lookups
+    except SQLAlchemyError:
+        session.rollback()
+        logger.warning("look-up not counted", extra={"code": code}, exc_info=True)
+        return None
+
+
+def _server_verdict(ref: str) -> dict[str, Any]:
+    """What the server finds when it checks the batch's bundle as the page's script will: shown without
+    JavaScript, and labelled as the server's word."""
+    session = read_session()
+    checkpoint = latest_checkpoint(session)
+    verdict: dict[str, Any] = {"ok": False, "tree_size": checkpoint.tree_size if checkpoint else 0,
+                               "checkpoint_time": checkpoint.created_at.isoformat() if checkpoint else None,
+                               "error": None}
+    try:
+        bundle = batch_bundle(session, ref, queries.batch_entries(session, ref),
+                              tree_size=checkpoint.tree_size if checkpoint else None)
+        verify_batch_bundle(bundle, app_context().operator_key)
+    except LedgerError as exc:
+        verdict["error"] = f"{exc.code}: {exc.message}"
+        return verdict
+    verdict["ok"] = True
+    return verdict
+
+
+def _enterprise_namer(view: PublicView) -> Any:
+    """A template helper: the enterprise's name in the page's language, or the regulator for the registrar."""
+    from .i18n import current_language
+    english = current_language() == "en"
+
+    def name(code: str) -> str:
+        party = view.parties.get(code)
+        if party is None:
+            return code
+        return (party.name_en or party.name) if english else party.name
+    return name

@@ -1,0 +1,295 @@
+"""What the public may see about a batch, a serialised unit or a logistic unit: the read model of the public page,
+the SMS reply and the recall-status link.
+
+Built from the provenance graph (:func:`trace.provenance.trace_back`), then stripped to what is public: who did
+what, where and when, inspections, certificates, recalls and each enterprise's credit standing. Quantities, prices,
+holdings and shipment identifiers never leave this module, so no template can show them by mistake.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .models import Enterprise, Flag, Product, Unit
+from .provenance import BatchNode, Hop, Provenance, trace_back
+from .queries import NotFound
+
+#: A page shows at most this many batches of a chain, nearest first: enough for any real product's sources, and
+#: a bound on the page's cost for a batch made from thousands of others.
+MAX_BATCHES = 200
+
+
+@dataclass(frozen=True)
+class Party:
+    """An enterprise as the public sees it: name, roles, where it is, and its standing on the credit lists."""
+
+    credit_code: str
+    name: str
+    name_en: str
+    roles: tuple[str, ...]
+    status: str
+    status_reason: str
+    places: dict[str, str]
+
+    @property
+    def standing(self) -> str:
+        """``good``, or the list it is on: ``abnormal``, ``blacklisted``, ``deregistered``."""
+        return "good" if self.status == "active" else self.status
+
+    def place(self, location: str | None) -> str | None:
+        """The address of ``location`` (a location id), else of its first location."""
+        if location is not None and location in self.places:
+            return self.places[location]
+        return next(iter(self.places.values()), None)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One event on a batch, public fields only. ``detail`` holds the event's public particulars (activity,
+    result, reason, counterparty credit code, pallet, readings range), never quantities."""
+
+    entry_index: int
+    type: str
+    actor: str
+    time: str
+    place: str | None
+    detail: dict[str, Any]
+    corrected_by: int | None
+    warning: str | None = None
+
+
+@dataclass
+class PublicBatch:
+    ref: str
+    kind: str
+    gtin: str | None
+    lot: str | None
+    sscc: str | None
+    product: dict[str, Any] | None
+    produced_on: str | None
+    expires_on: str | None
+    origin: dict[str, str]
+    certificates: list[dict[str, str]]
+    maker: str
+    inspection: str | None
+    recalls: list[dict[str, Any]]
+    steps: list[Step]
+    inputs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PublicView:
+    """The public page of ``root``: its batches in walk order (the root first, sources last), the parties that
+    appear, the root's status and its warnings (each a code the page translates)."""
+
+    root: str
+    batches: list[PublicBatch]
+    parties: dict[str, Party]
+    status: str
+    warnings: list[dict[str, Any]]
+    sources: list[str]
+    unit: dict[str, Any] | None = None
+    #: Batches of the chain beyond :data:`MAX_BATCHES`, not shown (the proof bundle and the API have them all).
+    hidden_batches: int = 0
+
+    @property
+    def batch(self) -> PublicBatch:
+        return self.batches[0]
+
+
+def public_view(session: Session, ref: str, *, today: date, unit_id: str | None = None) -> PublicView:
+    """The public view of batch ``ref`` (and of its serialised unit ``unit_id``) on ``today``. Raises
+    :class:`trace.queries.NotFound` (``not_found.batch``, ``not_found.unit``)."""
+    graph = _provenance(session, ref)
+    unit = _unit(session, ref, unit_id) if unit_id is not None else None
+    parties = _parties(session, graph)
+    products = _products(session, {node.gtin for node in graph.nodes.values() if node.gtin})
+    inputs: dict[str, list[str]] = {}
+    for link in graph.links:
+        inputs.setdefault(link.child, []).append(link.parent)
+    order = _walk_order(graph, inputs)
+    batches = [_public_batch(graph.nodes[node_ref], graph, parties, products.get(graph.nodes[node_ref].gtin or ""),
+                             sorted(set(inputs.get(node_ref, []))))
+               for node_ref in order[:MAX_BATCHES]]
+    flags = _flags(session, [batch.ref for batch in batches], unit_id)
+    root = batches[0]
+    warnings = _warnings(root, batches, flags, unit, today)
+    return PublicView(root=ref, batches=batches, parties=parties, status=_status(root, warnings),
+                      warnings=warnings, sources=graph.sources, unit=unit, hidden_batches=len(order) - len(batches))
+
+
+def find_unit(session: Session, unit_id: str) -> str:
+    """The batch holding serialised unit ``unit_id`` (a drug code, or ``01/{GTIN}/21/{serial}``); raises
+    ``not_found.unit``."""
+    ref = session.scalar(select(Unit.ref).where(Unit.unit_id == unit_id).limit(1))
+    if ref is None:
+        raise NotFound(f"unit {unit_id} is not in the ledger: the code is not registered", code="not_found.unit")
+    return ref
+
+
+# --- building -------------------------------------------------------------------------------------------------
+
+def _provenance(session: Session, ref: str) -> Provenance:
+    from .provenance import BatchNotFound
+    try:
+        return trace_back(session, ref, with_events=True)
+    except BatchNotFound:
+        raise NotFound(f"batch {ref} is not in the ledger: the code is not registered",
+                       code="not_found.batch") from None
+
+
+def _unit(session: Session, ref: str, unit_id: str) -> dict[str, Any]:
+    row = session.get(Unit, (ref, unit_id))
+    if row is None:
+        raise NotFound(f"unit {unit_id} is not part of batch {ref}: the code is not registered",
+                       code="not_found.unit")
+    return {"unit_id": unit_id, "status": row.status, "sold": row.status == "sold"}
+
+
+def _walk_order(graph: Provenance, inputs: dict[str, list[str]]) -> list[str]:
+    """Breadth-first from the root back to the sources, each batch once."""
+    order, seen, queue = [], {graph.root}, [graph.root]
+    while queue:
+        ref = queue.pop(0)
+        order.append(ref)
+        for parent in sorted(set(inputs.get(ref, []))):
+            if parent not in seen:
+                seen.add(parent)
+                queue.append(parent)
+    return order
+
+
+def _public_batch(node: BatchNode, graph: Provenance, parties: dict[str, Party], product: dict[str, Any] | None,
+                  inputs: list[str]) -> PublicBatch:
+    steps = [_step(graph.events[index], parties) for index in node.events if index in graph.events]
+    certificates = [{name: value for name, value in item.items() if name in {"kind", "issuer", "number", "sha256"}}
+                    for item in json.loads(node.certificates)]
+    recalls = [{"entry_index": index, "source_ref": source, "issuer": issuer, "reason": reason}
+               for index, source, issuer, reason in node.recalls]
+    return PublicBatch(ref=node.ref, kind=node.kind, gtin=node.gtin, lot=node.lot, sscc=node.sscc, product=product,
+                       produced_on=node.produced_on, expires_on=node.expires_on, origin=json.loads(node.origin),
+                       certificates=certificates, maker=node.creator, inspection=node.inspection, recalls=recalls,
+                       steps=steps, inputs=inputs)
+
+
+#: For each event type, the summary fields the public may see (quantities, units sold and shipment ids never).
+_PUBLIC_DETAIL = {
+    "trace.commission": ("activity",),
+    "trace.ship": ("to", "carrier"),
+    "trace.receive": ("from", "discrepancy"),
+    "trace.transform": ("kind",),
+    "trace.aggregate": ("sscc",),
+    "trace.disaggregate": ("sscc",),
+    "trace.sell": ("sold_twice",),
+    "trace.inspect": ("result", "items", "laboratory", "certificate_sha256", "note"),
+    "trace.recall": ("reason", "level"),
+    "trace.destroy": ("reason",),
+    "trace.sensor": ("measurement", "uom", "min", "max", "excursions", "count"),
+    "trace.correct": ("entry", "reason"),
+}
+
+
+def _step(hop: Hop, parties: dict[str, Party]) -> Step:
+    summary = json.loads(hop.summary)
+    detail = {name: summary[name] for name in _PUBLIC_DETAIL.get(hop.type, ()) if summary.get(name) is not None}
+    if hop.type == "trace.receive":
+        detail["discrepancy"] = bool(summary.get("discrepancy"))
+    if hop.type == "trace.transform":
+        detail["inputs"] = [item["batch"] for item in summary.get("inputs", [])]
+        detail["outputs"] = [item["batch"] for item in summary.get("outputs", [])]
+    warning = None
+    if hop.type == "trace.sensor" and summary.get("excursions"):
+        warning = "excursion"
+    elif hop.type == "trace.inspect" and summary.get("result") == "non_conformant":
+        warning = "non_conformant"
+    elif hop.type in {"trace.recall", "trace.destroy"}:
+        warning = hop.type.removeprefix("trace.")
+    party = parties.get(hop.actor)
+    return Step(entry_index=hop.entry_index, type=hop.type, actor=hop.actor, time=hop.time,
+                place=party.place(hop.location) if party else None,
+                detail=detail, corrected_by=hop.corrected_by, warning=warning)
+
+
+def _places(locations_json: str) -> dict[str, str]:
+    places = {}
+    for location in json.loads(locations_json):
+        text = location.get("address") or location.get("name")
+        if text:
+            places[str(location.get("id", ""))] = str(text)
+    return places
+
+
+def _parties(session: Session, graph: Provenance) -> dict[str, Party]:
+    codes = {node.creator for node in graph.nodes.values()}
+    for hop in graph.events.values():
+        codes.add(hop.actor)
+        summary = json.loads(hop.summary)
+        codes.update(summary[name] for name in ("to", "from", "carrier") if isinstance(summary.get(name), str))
+    wanted, parties = sorted(codes), {}
+    for start in range(0, len(wanted), 500):
+        for row in session.scalars(select(Enterprise).where(Enterprise.credit_code.in_(wanted[start:start + 500]))):
+            parties[row.credit_code] = Party(
+                credit_code=row.credit_code, name=row.name, name_en=row.name_en,
+                roles=tuple(filter(None, row.roles.split(","))), status=row.status, status_reason=row.status_reason,
+                places=_places(row.locations))
+    return parties
+
+
+def _products(session: Session, gtins: set[str]) -> dict[str, dict[str, Any]]:
+    if not gtins:
+        return {}
+    return {row.gtin: {"gtin": row.gtin, "name": row.name, "name_en": row.name_en, "category": row.category,
+                       "spec": row.spec, "approval_number": row.approval_number, "owner": row.owner}
+            for row in session.scalars(select(Product).where(Product.gtin.in_(sorted(gtins))))}
+
+
+def _flags(session: Session, refs: list[str], unit_id: str | None) -> list[Flag]:
+    subjects = refs + ([unit_id] if unit_id else [])
+    return list(session.scalars(select(Flag).where(Flag.subject.in_(subjects)).order_by(Flag.entry_index)))
+
+
+# --- status ---------------------------------------------------------------------------------------------------
+
+#: The root's status, from the most serious warning it has.
+_STATUS_BY_WARNING = (("recalled", "recalled"), ("destroyed", "destroyed"), ("expired", "expired"),
+                      ("non_conformant", "under_investigation"), ("sold_twice", "under_investigation"))
+
+
+def _warnings(root: PublicBatch, batches: list[PublicBatch], flags: list[Flag], unit: dict[str, Any] | None,
+              today: date) -> list[dict[str, Any]]:
+    warnings: list[dict[str, Any]] = []
+    if root.recalls:
+        for recall in root.recalls:
+            warnings.append({"code": "recalled", **recall})
+    if any(step.type == "trace.destroy" and step.corrected_by is None for step in root.steps):
+        warnings.append({"code": "destroyed"})
+    if root.expires_on and date.fromisoformat(root.expires_on) < today:
+        warnings.append({"code": "expired", "expires_on": root.expires_on})
+    if root.inspection == "non_conformant":
+        warnings.append({"code": "non_conformant"})
+    for flag in flags:
+        detail = json.loads(flag.detail)
+        if flag.code == "sensor.excursion":
+            warnings.append({"code": "excursion", "batch": flag.subject, "entry_index": flag.entry_index,
+                             "count": detail.get("count"), "minimum": detail.get("minimum"),
+                             "maximum": detail.get("maximum"), "uom": detail.get("uom")})
+        elif flag.code == "unit.sold_twice" and unit is not None and flag.subject == unit["unit_id"]:
+            warnings.append({"code": "sold_twice", "entry_index": flag.entry_index})
+    upstream_recalls = [batch.ref for batch in batches[1:] if batch.recalls]
+    if upstream_recalls and not root.recalls:
+        warnings.append({"code": "upstream_recalled", "batches": upstream_recalls})
+    return warnings
+
+
+def _status(root: PublicBatch, warnings: list[dict[str, Any]]) -> str:
+    codes = {warning["code"] for warning in warnings}
+    for code, status in _STATUS_BY_WARNING:
+        if code in codes:
+            return status
+    return "normal"
