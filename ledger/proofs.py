@@ -19,11 +19,11 @@ from .canonical import MAX_DEPTH, canonicalize, strict_loads
 from .checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from .errors import LedgerError, ProofError, SignatureError
 from .keys import decode_public_key, key_id, verify_signature
-from .merkle import leaf_hash, verify_inclusion
+from .merkle import hash_ranges, inclusion_ranges, leaf_hash, verify_inclusion
 from .models import CheckpointRecord, Entry, LedgerKey
 from .rules import GENESIS, KEY_ADD, KEY_ROTATE, OPERATOR
 from .statements import Leaf, parse_leaf
-from .tree import stored_consistency_proof, stored_inclusion_proof
+from .tree import fetch_nodes, stored_consistency_proof, stored_inclusion_proof
 
 BUNDLE_FORMAT = "trace-ledger-proof/1"
 BATCH_BUNDLE_FORMAT = "trace-ledger-batch-proof/1"
@@ -80,34 +80,50 @@ def batch_bundle(session: Session, ref: str, indexes: list[int], *, tree_size: i
 
 def _proved_entries(session: Session, indexes: list[int], tree_size: int) -> list[dict[str, Any]]:
     """``indexes``, the genesis entry and the key entries that make each signer's key trustworthy (the entry
-    that registered it, then the one that registered that entry's key, ...), each with its inclusion proof."""
-    wanted = {0}
+    that registered it, then the one that registered that entry's key, ...), each with its inclusion proof.
+
+    A handful of queries whatever the number of entries: the entries by index, the keys by id, then every
+    subtree hash of every inclusion proof at once."""
     for index in indexes:
         if not 0 <= index < tree_size:
             raise ProofError(f"entry {index} is not in the tree of {tree_size} entries", code="proof.size")
-        entry = session.get(Entry, index)
-        if entry is None:
-            raise ProofError(f"entry {index} is missing", code="proof.store")
-        wanted.add(index)
-        signer_of = entry.key_id
-        while True:
-            key = session.get(LedgerKey, signer_of)
-            if key is None or key.added_index == 0 or key.added_index in wanted:
-                break
-            wanted.add(key.added_index)
-            registration = session.get(Entry, key.added_index)
-            if registration is None:
-                raise ProofError(f"entry {key.added_index} is missing", code="proof.store")
-            signer_of = registration.key_id
-    return [_proved_entry(session, at, tree_size) for at in sorted(wanted)]
+    entries = _entries(session, sorted(set(indexes) | {0}))
+    keys: dict[str, LedgerKey | None] = {}
+    pending = sorted(entries)
+    while pending:
+        wanted_keys = {entries[index].key_id for index in pending} - keys.keys()
+        if wanted_keys:
+            keys.update({key_id: None for key_id in wanted_keys})
+            keys.update({row.key_id: row for row in session.scalars(
+                select(LedgerKey).where(LedgerKey.key_id.in_(sorted(wanted_keys))))})
+        registrations = set()
+        for index in pending:
+            key = keys[entries[index].key_id]
+            if key is not None and key.added_index != 0 and key.added_index not in entries:
+                registrations.add(key.added_index)
+        entries.update(_entries(session, sorted(registrations)))
+        pending = sorted(registrations)
+    ordered = sorted(entries)
+    proofs = hash_ranges([part for index in ordered for part in inclusion_ranges(index, tree_size)],
+                         lambda nodes: fetch_nodes(session, nodes))
+    out, position = [], 0
+    for index in ordered:
+        length = len(inclusion_ranges(index, tree_size))
+        out.append({"index": index, "leaf": strict_loads(entries[index].leaf),
+                    "inclusion": [_b64(value) for value in proofs[position:position + length]]})
+        position += length
+    return out
 
 
-def _proved_entry(session: Session, index: int, tree_size: int) -> dict[str, Any]:
-    entry = session.get(Entry, index)
-    if entry is None:
-        raise ProofError(f"entry {index} is missing", code="proof.store")
-    return {"index": index, "leaf": strict_loads(entry.leaf),
-            "inclusion": [_b64(value) for value in stored_inclusion_proof(session, index, tree_size)]}
+def _entries(session: Session, indexes: list[int]) -> dict[int, Entry]:
+    found: dict[int, Entry] = {}
+    for start in range(0, len(indexes), 500):
+        found.update({row.index: row for row in session.scalars(
+            select(Entry).where(Entry.index.in_(indexes[start:start + 500])))})
+    missing = [index for index in indexes if index not in found]
+    if missing:
+        raise ProofError(f"entry {missing[0]} is missing", code="proof.store")
+    return found
 
 
 @dataclass(frozen=True)

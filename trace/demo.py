@@ -1,15 +1,19 @@
-"""Demo data: enterprises from ``fixtures/`` that the registrar registers, with their keys, through ordinary
-ledger statements. Idempotent: running it twice appends nothing new."""
+"""Demo data: the enterprises of ``fixtures/demo_enterprises.json`` (registered by the registrar, with their
+TEST-ONLY keys), the products of ``fixtures/demo_products.json``, and five supply chains (``trace.demo_fresh``,
+``trace.demo_packaged``), all created through ordinary signed ledger statements; plus demo staff accounts.
+
+Idempotent: an enterprise, key or product already in the ledger is skipped, and so is a chain whose first lot
+exists, so running :func:`load_demo` twice appends nothing the second time.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,12 +24,37 @@ from ledger.models import LedgerKey
 
 from .access import create_account
 from .access_models import Account
-from .ledger_service import StatementWriter, append
-from .models import Enterprise
+from .demo_fresh import (
+    PORK_EXCURSION,
+    PORK_LOTS,
+    RICE_LOTS,
+    RICE_MERGED,
+    VEGETABLE_LOTS,
+    VEGETABLE_RETAIL,
+    pork,
+    rice,
+    vegetables,
+)
+from .demo_packaged import (
+    DRUG_COPIED_BOX,
+    DRUG_LOT,
+    DRUG_PREFIX,
+    FORMULA_LOTS,
+    FORMULA_PALLETS,
+    FORMULA_RECALLED,
+    drug_codes,
+    drugs,
+    formula,
+)
+from .demo_script import REGISTRAR, DemoProduct, DemoScript, read_product
+from .identifiers import build_digital_link, build_sscc_link
+from .ledger_service import append
+from .models import Batch, Enterprise, Product
 from .policy import TracePolicy
 from .settings import ROOT
 
 DEMO_ENTERPRISES = ROOT / "fixtures" / "demo_enterprises.json"
+DEMO_PRODUCTS = ROOT / "fixtures" / "demo_products.json"
 #: The text every enterprise accepts at registration (信用承诺); the ledger records its SHA-256.
 CREDIT_COMMITMENT = ("本企业承诺：依法诚信经营，如实记录并上传产品追溯信息，对所提供信息的真实性、准确性负责，"
                      "接受政府部门和社会监督。").encode()
@@ -33,12 +62,50 @@ CREDIT_COMMITMENT = ("本企业承诺：依法诚信经营，如实记录并上�
 
 @dataclass(frozen=True)
 class DemoEnterprise:
+    """An enterprise of the fixture: ``handle`` is its name in the demo chains, ``signer`` its TEST-ONLY key."""
+
+    handle: str
     credit_code: str
     name_zh: str
     name_en: str
     roles: tuple[str, ...]
     locations: tuple[dict[str, str], ...]
     signer: Signer
+
+
+@dataclass(frozen=True)
+class DemoChain:
+    """A supply chain of the demo: ``build`` plans its statements; it is loaded unless ``first_lot`` (product
+    key, lot) is already in the ledger."""
+
+    name: str
+    first_lot: tuple[str, str]
+    build: Callable[[DemoScript], None]
+
+
+CHAINS = (DemoChain("vegetables", VEGETABLE_LOTS, vegetables), DemoChain("pork", PORK_LOTS, pork),
+          DemoChain("rice", RICE_LOTS, rice), DemoChain("infant formula", FORMULA_LOTS, formula),
+          DemoChain("drug", DRUG_LOT, drugs))
+
+
+@dataclass(frozen=True)
+class DemoPage:
+    """A public page worth showing: a lot (``gtin`` and ``lot``), a serialised unit of a lot (and ``serial``),
+    or a logistic unit (``sscc``)."""
+
+    title: str
+    title_en: str
+    gtin: str | None = None
+    lot: str | None = None
+    serial: str | None = None
+    sscc: str | None = None
+
+    def uri(self, host: str) -> str:
+        """The page's GS1 Digital Link on ``host`` (what its QR code carries)."""
+        if self.sscc is not None:
+            return build_sscc_link(host, self.sscc)
+        assert self.gtin is not None
+        return build_digital_link(host, self.gtin, lot=self.lot, serial=self.serial)
 
 
 #: Staff accounts for trying the API and console locally; the password is public, so never in production.
@@ -51,32 +118,54 @@ DEMO_PASSWORD = "demo-only-password"
 def demo_enterprises(path: Path = DEMO_ENTERPRISES) -> list[DemoEnterprise]:
     """The fixture enterprises with their TEST-ONLY signing keys."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [DemoEnterprise(item["credit_code"], item["name_zh"], item["name_en"], tuple(item["roles"]),
-                           tuple(item["locations"]),
+    return [DemoEnterprise(item["handle"], item["credit_code"], item["name_zh"], item["name_en"],
+                           tuple(item["roles"]), tuple(item["locations"]),
                            Signer.from_seed(item["credit_code"], bytes.fromhex(item["test_only_key_seed"])))
             for item in data["enterprises"]]
 
 
+def demo_products(path: Path = DEMO_PRODUCTS) -> dict[str, DemoProduct]:
+    """The fixture products by key (GTINs as GTIN-14)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {item["key"]: read_product(item) for item in data["products"]}
+
+
+def demo_pages() -> list[DemoPage]:
+    """The demo's most telling public pages, for ``make run`` to print and for tests to open."""
+    products = demo_products()
+
+    def gtin(key: str) -> str:
+        return products[key].gtin
+    return [
+        DemoPage("蔬菜零售批次：上海青，批发市场分拣后在深圳销售", "Vegetable retail lot: bok choy split at a Fuzhou "
+                 "market and sold in Shenzhen", gtin(VEGETABLE_RETAIL[0]), VEGETABLE_RETAIL[1]),
+        DemoPage("召回中的婴儿配方奶粉（抽检不合格）", "Infant formula under recall (failed a spot check)",
+                 gtin(FORMULA_RECALLED[0]), FORMULA_RECALLED[1]),
+        DemoPage("召回批次所在的托盘", "The pallet that carried recalled formula", sscc=FORMULA_PALLETS[0]),
+        DemoPage("冷链运输温度超标的五花肉", "Pork belly with a cold-chain excursion", gtin(PORK_EXCURSION[0]),
+                 PORK_EXCURSION[1]),
+        DemoPage("两户农民稻谷合并加工的大米", "Rice milled from two farmers' paddy", gtin(RICE_MERGED[0]),
+                 RICE_MERGED[1]),
+        DemoPage("追溯码被重复销售的药品", "A drug box whose code was sold twice", gtin(DRUG_LOT[0]), DRUG_LOT[1],
+                 serial=drug_codes(DRUG_PREFIX, DRUG_COPIED_BOX + 1)[DRUG_COPIED_BOX]),
+    ]
+
+
 def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registrar: Signer,
               clock: Callable[[], datetime]) -> int:
-    """Register the demo enterprises and their keys and create the demo staff accounts; returns how many
-    statements were appended (0 when already loaded)."""
-    enterprises = demo_enterprises()
+    """Register the demo enterprises and their keys, define the demo products, create every demo chain not yet
+    in the ledger (one atomic append, one commit) and the demo staff accounts; returns how many statements were
+    appended (0 when everything is already loaded). Raises :class:`ledger.BatchRefused` if the ledger refuses a
+    statement (a demo data bug), leaving the database unchanged."""
+    enterprises, products = demo_enterprises(), demo_products()
+    signers = {enterprise.handle: enterprise.signer for enterprise in enterprises} | {REGISTRAR: registrar}
     with sessions() as session, sessions() as read_session:
-        known_keys = set(session.scalars(select(LedgerKey.key_id)))
-        registered = set(session.scalars(select(Enterprise.credit_code)))
-        writer = StatementWriter.resume(session, registrar, config.origin)
-        envelopes: list[dict[str, Any]] = []
-        for enterprise in enterprises:
-            if enterprise.credit_code not in registered:
-                envelopes.append(writer.sign("trace.enterprise.register", {
-                    "credit_code": enterprise.credit_code, "name": enterprise.name_zh, "name_en": enterprise.name_en,
-                    "roles": list(enterprise.roles), "locations": list(enterprise.locations),
-                    "commitment_sha256": hashlib.sha256(CREDIT_COMMITMENT).hexdigest()}, clock()))
-            if enterprise.signer.key_id not in known_keys:
-                envelopes.append(writer.sign("ledger.key.add", {
-                    "subject": enterprise.credit_code, "public_key": encode_public_key(enterprise.signer.public_key),
-                    "label": f"{enterprise.name_en} (demo, test-only key)"}, clock()))
+        script = DemoScript(session, config.origin, signers, products, clock())
+        _plan_registry(script, session, enterprises, products)
+        for chain in CHAINS:
+            if session.get(Batch, script.lot(*chain.first_lot)) is None:
+                chain.build(script)
+        envelopes = script.finish()
         if envelopes:
             session.rollback()
             append(session, read_session, envelopes, config=config, clock=clock, policy=TracePolicy())
@@ -85,5 +174,37 @@ def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registra
         for username, role, name in DEMO_ACCOUNTS:
             if session.get(Account, username) is None:
                 create_account(session, username, DEMO_PASSWORD, [role], display_name=name, now=clock())
+        add_demo_complaints(session, demo_pages(), now=clock())
         session.commit()
     return len(envelopes)
+
+
+def add_demo_complaints(session: Session, pages: Sequence[DemoPage], *, now: datetime) -> int:
+    """The hook for demo complaints (issue 7): once the complaint model exists, file a few consumer complaints
+    here (for example on the recalled formula and on the drug box sold twice, from ``pages``), skipping those
+    already filed, and return how many were added. The caller commits. There is no complaint model yet, so
+    nothing is added."""
+    return 0
+
+
+def _plan_registry(script: DemoScript, session: Session, enterprises: Sequence[DemoEnterprise],
+                   products: dict[str, DemoProduct]) -> None:
+    """Plan the registrations, keys and product definitions that are not in the ledger yet, dated January 2026
+    so that they precede every demo event."""
+    known_keys = set(session.scalars(select(LedgerKey.key_id)))
+    registered = set(session.scalars(select(Enterprise.credit_code)))
+    defined = set(session.scalars(select(Product.gtin)))
+    for position, enterprise in enumerate(enterprises):
+        at = f"2026-01-{5 + position // 4:02d} {9 + position % 4:02d}:00"
+        if enterprise.credit_code not in registered:
+            script.sign(at, REGISTRAR, "trace.enterprise.register", {
+                "credit_code": enterprise.credit_code, "name": enterprise.name_zh, "name_en": enterprise.name_en,
+                "roles": list(enterprise.roles), "locations": list(enterprise.locations),
+                "commitment_sha256": hashlib.sha256(CREDIT_COMMITMENT).hexdigest()})
+        if enterprise.signer.key_id not in known_keys:
+            script.sign(at, REGISTRAR, "ledger.key.add", {
+                "subject": enterprise.credit_code, "public_key": encode_public_key(enterprise.signer.public_key),
+                "label": f"{enterprise.name_en} (demo, test-only key)"})
+    for position, product in enumerate(products.values()):
+        if product.gtin not in defined:
+            script.define_product(f"2026-01-{12 + position // 5:02d} {10 + position % 5}:30", product.key)

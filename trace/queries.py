@@ -19,7 +19,8 @@ from ledger.models import BatchHead, LedgerKey
 
 from .context import lot_ref, sscc_ref
 from .identifiers import IdentifierError, check_gs1_key, normalise_gtin
-from .models import Batch, BatchEvent, Enterprise, Event, Holding, Product, Recall, Shipment
+from .lots import unit_id_for
+from .models import Batch, BatchEvent, Enterprise, Event, Holding, Product, Recall, Shipment, Unit
 
 
 class NotFound(LedgerError):
@@ -187,6 +188,25 @@ def batch_entries(session: Session, ref: str) -> list[int]:
     _existing_batch(session, ref)
     return list(session.scalars(select(BatchEvent.entry_index).where(BatchEvent.ref == ref)
                                 .order_by(BatchEvent.entry_index)))
+
+
+def unit_ref(session: Session, gtin: str, serial: str, lot: str | None = None) -> str:
+    """The reference of the lot of product ``gtin`` holding the serialised unit written ``serial`` at commissioning
+    (a serial number or a 20-digit drug code), looking only in lot ``lot`` when given. Raises ``request.gtin`` for a
+    bad GTIN and :class:`NotFound` (``not_found.unit``) when no such lot has the unit."""
+    try:
+        gtin14 = normalise_gtin(gtin)
+    except IdentifierError as exc:
+        raise LedgerError(f"GTIN {gtin}: {exc.message}", code="request.gtin") from None
+    in_lot = Unit.ref == lot_ref(gtin14, lot) if lot is not None else \
+        Unit.ref.startswith(f"01/{gtin14}/10/", autoescape=True)
+    ref = session.scalar(select(Unit.ref).where(Unit.unit_id == unit_id_for(gtin14, serial), in_lot)
+                         .order_by(Unit.ref).limit(1))
+    if ref is None:
+        where = f"lot {lot}" if lot is not None else "any lot"
+        raise NotFound(f"unit {serial} is not in {where} of product {gtin14}: the code is not registered",
+                       code="not_found.unit")
+    return ref
 
 
 # --- an enterprise's own records ------------------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""Public page benchmark: server-side latency of the page a QR code resolves to, at 10,000 and 1,000,000 entries.
+
+    python -m bench.public_bench                 # both sizes; builds a missing ledger with `python -m trace synth`
+    python -m bench.public_bench --sizes 10000   # one size
+
+For each size, a synthetic SQLite ledger under ``var/bench/`` (``public-10k.db``, ``public-1m.db``; keys beside
+them, passphrase ``bench``) is served in-process by ``api.create_app`` and a Flask test client requests
+``GET /01/{gtin}/10/{lot}`` for 300 lots drawn at random after a warm-up. Each timing is the whole
+server-side request: routing, the provenance walk, the server's check of the batch's proof bundle, the look-up
+count (one upsert and commit) and the template. No network is involved, so the figures are the server's share of
+what a phone waits for. Figures go to ``bench/results/public.json``.
+
+Targets (issue 5): p99 under 50 ms, and p99 at 1,000,000 entries no more than 30% above p99 at 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import func, select
+
+from api import create_app
+from trace.models import Batch
+from trace.settings import ROOT
+
+RESULTS = ROOT / "bench" / "results" / "public.json"
+BENCH_DIR = ROOT / "var" / "bench"
+PASSPHRASE = "bench"
+NAMES = {10_000: "public-10k", 1_000_000: "public-1m"}
+
+
+def ledger_for(size: int) -> tuple[str, str]:
+    """The database URL and key directory of the synthetic ledger of ``size`` entries, built when missing."""
+    name = NAMES.get(size, f"public-{size}")
+    database = BENCH_DIR / f"{name}.db"
+    keys = BENCH_DIR / f"keys-{name.removeprefix('public-')}"
+    url = f"sqlite:///{database}"
+    if not database.exists():
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        environment = {**os.environ, "TRACE_DATABASE_URL": url, "TRACE_KEY_DIR": str(keys),
+                       "TRACE_KEY_PASSPHRASE": PASSPHRASE}
+        print(f"building a ledger of {size:,} entries in {database}", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "trace", "init-db"], env=environment, check=True, cwd=ROOT)
+        subprocess.run([sys.executable, "-m", "trace", "synth", "--entries", str(size), "--quiet"],
+                       env=environment, check=True, cwd=ROOT)
+    return url, str(keys)
+
+
+def page_paths(app: Any, count: int) -> list[str]:
+    """``count`` public page paths of lots drawn at random by the database (one scan of the batches)."""
+    with app.extensions["trace"].sessions() as session:
+        rows = session.execute(select(Batch.gtin, Batch.lot).where(Batch.kind == "lot")
+                               .order_by(func.random()).limit(count)).all()
+    return [f"/01/{gtin}/10/{quote(lot, safe='')}" for gtin, lot in rows]
+
+
+def measure(size: int, requests: int, warmup: int) -> dict[str, Any]:
+    url, keys = ledger_for(size)
+    app = create_app({"database_url": url, "key_dir": keys, "key_passphrase": PASSPHRASE, "rate_limits": False,
+                      "log_level": "WARNING"})
+    paths = page_paths(app, 300)
+    client = app.test_client()
+    for path in paths[:warmup]:
+        assert client.get(path).status_code == 200, path
+    timings, steps = [], []
+    for number in range(requests):
+        path = paths[number % len(paths)]
+        started = time.perf_counter()
+        response = client.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{path}: HTTP {response.status_code}")
+        steps.append(response.get_data(as_text=True).count('data-entry="'))
+    app.extensions["trace"].engine.dispose()
+    timings.sort()
+    return {"entries": size, "requests": requests, "distinct_pages": len(paths),
+            "p50_ms": round(statistics.median(timings), 2), "p90_ms": round(timings[int(0.90 * len(timings))], 2),
+            "p99_ms": round(timings[int(0.99 * len(timings))], 2), "max_ms": round(timings[-1], 2),
+            "mean_ms": round(statistics.fmean(timings), 2), "mean_steps_per_page": round(statistics.fmean(steps), 1)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 1_000_000])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=100)
+    options = parser.parse_args(argv)
+    runs = []
+    for size in options.sizes:
+        print(f"measuring the public page at {size:,} entries", file=sys.stderr)
+        runs.append(measure(size, options.requests, options.warmup))
+        print(json.dumps(runs[-1]), file=sys.stderr)
+    result: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                          "platform": platform.platform()},
+                              "database": "sqlite", "runs": runs}
+    if len(runs) >= 2:
+        result["p99_growth"] = round(runs[-1]["p99_ms"] / runs[0]["p99_ms"] - 1, 3)
+        result["p50_growth"] = round(runs[-1]["p50_ms"] / runs[0]["p50_ms"] - 1, 3)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
