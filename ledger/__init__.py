@@ -21,6 +21,7 @@ from .export import write_export
 from .keys import Signer
 from .proofs import (
     batch_bundle,
+    checkpoint_covering,
     consistency,
     entry_bundle,
     inclusion,
@@ -50,6 +51,7 @@ __all__ = [
     "LedgerNotInitialised",
     "OPERATOR", "ProofError", "SignatureError", "SignedStatement", "Signer", "Statement", "StatementError",
     "VerificationError", "VerifierKey", "VerifyReport", "author_position", "batch_bundle", "build_statement",
+    "checkpoint_covering",
     "consistency",
     "entry_bundle", "inclusion", "initialise_ledger", "latest_checkpoint", "load_public_keys", "open_checkpoint",
     "parse_envelope", "parse_verifier_key", "prepare_statements", "read_lines", "sequence_statements",

@@ -33,6 +33,16 @@ def latest_checkpoint(session: Session) -> CheckpointRecord | None:
     return session.scalars(select(CheckpointRecord).order_by(CheckpointRecord.tree_size.desc()).limit(1)).first()
 
 
+def checkpoint_covering(session: Session, index: int) -> CheckpointRecord:
+    """The earliest checkpoint whose tree contains entry ``index``: a proof against it never changes, so it can
+    be cached for good. Raises :class:`ProofError` (``proof.no_checkpoint``) when no checkpoint covers it yet."""
+    row = session.scalar(select(CheckpointRecord).where(CheckpointRecord.tree_size > index)
+                         .order_by(CheckpointRecord.tree_size).limit(1))
+    if row is None:
+        raise ProofError(f"no checkpoint covers entry {index} yet", code="proof.no_checkpoint")
+    return row
+
+
 def checkpoint_at(session: Session, tree_size: int | None) -> CheckpointRecord:
     """The stored checkpoint of ``tree_size`` (the latest when None); raises :class:`ProofError` if none."""
     record = latest_checkpoint(session) if tree_size is None else session.get(CheckpointRecord, tree_size)

@@ -25,10 +25,14 @@ def fetch_nodes(session: Session, nodes: Sequence[Node]) -> dict[Node, bytes]:
         found.update({(0, index): leaf_hash for index, leaf_hash in leaf_rows})
     for start in range(0, len(inner), _NODES_PER_QUERY):
         part = inner[start:start + _NODES_PER_QUERY]
+        # Padded to a power of two by repeating the last pair: a handful of query shapes, each compiled once
+        # (compiling a new shape costs ~50 ms, ten times the query).
+        width = max(8, 1 << (len(part) - 1).bit_length())
+        padded = part + [part[-1]] * (width - len(part))
         params = {}
-        for number, (level, position) in enumerate(part):
+        for number, (level, position) in enumerate(padded):
             params[f"level_{number}"], params[f"position_{number}"] = level, position
-        node_rows = session.execute(_nodes_query(len(part)), params)
+        node_rows = session.execute(_nodes_query(width), params)
         found.update({(level, position): value for level, position, value in node_rows})
     return found
 

@@ -12,16 +12,24 @@ from flask import Response, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import app_context, read_session, write_session
-from ledger import LedgerError, batch_bundle, latest_checkpoint, verify_batch_bundle
-from trace import queries
+from ledger import LedgerError
 from trace.public import PublicView, find_unit, public_view
 from trace.scans import Lookups, record_lookup
+
+from .proof_cache import batch_proof
 
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 
 __all__ = ["find_unit", "render"]
+
+
+def raw_path() -> str:
+    """The request's path as sent, percent-encoding intact (``request.path`` is decoded: a lot holding ``%2F``
+    would not resolve again)."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    return str(raw).split("?", 1)[0]
 
 
 def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
@@ -32,10 +40,10 @@ def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
     view = public_view(read_session(), ref, today=now.astimezone(CHINA).date(), unit_id=unit_id)
     lookups = _count_lookup(unit_id or ref, now)
     html = render_template(
-        "public.html", view=view, uri=uri, lookups=lookups, now=now,
+        "public.html", view=view, uri=uri, lookups=lookups, now=now, page_path=raw_path(),
         suspicious=bool(lookups and unit_id and lookups.suspicious(now)),
-        verify_bundle_url=f"{request.path}?linkType=gs1:traceability",
-        verify_server_verdict=_server_verdict(ref), operator_key_text=context.operator_key.text(),
+        verify_bundle_url=f"{raw_path()}?linkType=gs1:traceability",
+        verify_server_verdict=_server_verdict(view), operator_key_text=context.operator_key.text(),
         origin=context.settings.ledger_origin, enterprise_name=_enterprise_namer(view), local_time=local_time,
         local_date=local_date)
     response = Response(html, mimetype="text/html")
@@ -68,23 +76,16 @@ def _count_lookup(code: str, now: datetime) -> Lookups | None:
         return None
 
 
-def _server_verdict(ref: str) -> dict[str, Any]:
+def _server_verdict(view: PublicView) -> dict[str, Any]:
     """What the server finds when it checks the batch's bundle as the page's script will: shown without
     JavaScript, and labelled as the server's word."""
-    session = read_session()
-    checkpoint = latest_checkpoint(session)
-    verdict: dict[str, Any] = {"ok": False, "tree_size": checkpoint.tree_size if checkpoint else 0,
-                               "checkpoint_time": checkpoint.created_at.isoformat() if checkpoint else None,
-                               "error": None}
+    indexes = [step.entry_index for step in view.batch.steps]
     try:
-        bundle = batch_bundle(session, ref, queries.batch_entries(session, ref),
-                              tree_size=checkpoint.tree_size if checkpoint else None)
-        verify_batch_bundle(bundle, app_context().operator_key)
+        proof = batch_proof(read_session(), view.root, indexes, app_context().operator_key)
     except LedgerError as exc:
-        verdict["error"] = f"{exc.code}: {exc.message}"
-        return verdict
-    verdict["ok"] = True
-    return verdict
+        return {"ok": False, "tree_size": 0, "checkpoint_time": None, "error": f"{exc.code}: {exc.message}"}
+    return {"ok": proof.error is None, "tree_size": proof.tree_size,
+            "checkpoint_time": local_time(proof.checkpoint_time), "error": proof.error}
 
 
 def _enterprise_namer(view: PublicView) -> Any:

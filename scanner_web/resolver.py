@@ -16,13 +16,14 @@ from flask import Blueprint, Response, render_template, request
 
 from api.context import app_context, read_session
 from api.responses import json_response
-from ledger import LedgerError, batch_bundle
+from ledger import LedgerError
 from trace import queries
 from trace.identifiers import DigitalLink, IdentifierError, format_digital_link, parse_digital_link
 from trace.lots import unit_id_for
 
 from . import public_page
 from .links import public_uri
+from .proof_cache import batch_proof
 
 blueprint = Blueprint("resolver", __name__, template_folder="templates")
 
@@ -68,7 +69,7 @@ def resolve(_rest: str) -> Any:
         return _recall_status(target)
     # gs1:pip, no link type, or one this resolver does not have: the default link, the human page.
     response = public_page.render(target.ref, target.unit_id, uri=target.uri)
-    response.headers["Link"] = f'<{request.path}?linkType=linkset>; rel="linkset"; type="{_LINKSET}"'
+    response.headers["Link"] = f'<{public_page.raw_path()}?linkType=linkset>; rel="linkset"; type="{_LINKSET}"'
     return response
 
 
@@ -129,7 +130,7 @@ def _unregistered(link: DigitalLink) -> Response:
 
 def _linkset(target: Target) -> Response:
     """RFC 9264 linkset of the code: the page in each language, the proof bundle and the recall status."""
-    path = request.path
+    path = public_page.raw_path()
     links: dict[str, Any] = {
         f"{GS1}pip": [{"href": f"{path}?lang={language}", "title": title, "type": "text/html",
                        "hreflang": [language]}
@@ -145,14 +146,19 @@ def _linkset(target: Target) -> Response:
 
 
 def _bundle(target: Target) -> Response:
+    """The batch's proof bundle against the earliest checkpoint covering its latest event: unchanged until the
+    batch's next event, so clients revalidate it by ETag."""
     session = read_session()
     try:
-        bundle = batch_bundle(session, target.ref, queries.batch_entries(session, target.ref))
+        proof = batch_proof(session, target.ref, queries.batch_entries(session, target.ref),
+                            app_context().operator_key)
     except LedgerError as exc:
         if exc.code != "proof.no_checkpoint":
             raise
         return json_response({"error": {"code": exc.code, "message": str(exc), "fields": {}}}, status=404)
-    return json_response(bundle, cache="no-cache")
+    response = json_response(proof.bundle, cache="no-cache")
+    response.set_etag(f"{proof.tree_size}-{target.ref}")
+    return response.make_conditional(request)
 
 
 def _recall_status(target: Target) -> Response:
