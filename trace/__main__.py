@@ -70,7 +70,7 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_load_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from .demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_enterprises, load_demo
+    from .demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_enterprises, demo_pages, load_demo
     keys = load_authority_keys(settings)
     engine = make_engine(settings.database_url)
     try:
@@ -81,6 +81,11 @@ def cmd_load_demo(settings: Settings, args: argparse.Namespace) -> int:
     print(f"demo data: {appended} statements appended ({len(demo_enterprises())} demo enterprises)")
     print(f"demo logins (local use only): {', '.join(name for name, _, _ in DEMO_ACCOUNTS)}, password "
           f"{DEMO_PASSWORD!r}")
+    scheme, host = settings.public_base_url.split("://", 1)
+    print("demo public pages, each with its QR label (append .svg for vector, /labels/sheet.pdf?code=… for A4):")
+    for page in demo_pages():
+        path = page.uri(host).removeprefix(f"https://{host}")
+        print(f"  {page.title_en}\n    {scheme}://{host}{path}\n    {scheme}://{host}/labels{path}.png")
     return EXIT_OK
 
 

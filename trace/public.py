@@ -77,6 +77,7 @@ class PublicBatch:
     origin: dict[str, str]
     certificates: list[dict[str, str]]
     maker: str
+    status: str
     inspection: str | None
     recalls: list[dict[str, Any]]
     steps: list[Step]
@@ -174,8 +175,8 @@ def _public_batch(node: BatchNode, graph: Provenance, parties: dict[str, Party],
                for index, source, issuer, reason in node.recalls]
     return PublicBatch(ref=node.ref, kind=node.kind, gtin=node.gtin, lot=node.lot, sscc=node.sscc, product=product,
                        produced_on=node.produced_on, expires_on=node.expires_on, origin=json.loads(node.origin),
-                       certificates=certificates, maker=node.creator, inspection=node.inspection, recalls=recalls,
-                       steps=steps, inputs=inputs)
+                       certificates=certificates, maker=node.creator, status=node.status,
+                       inspection=node.inspection, recalls=recalls, steps=steps, inputs=inputs)
 
 
 #: For each event type, the summary fields the public may see (quantities, units sold and shipment ids never).
@@ -267,7 +268,7 @@ def _warnings(root: PublicBatch, batches: list[PublicBatch], flags: list[Flag], 
     if root.recalls:
         for recall in root.recalls:
             warnings.append({"code": "recalled", **recall})
-    if any(step.type == "trace.destroy" and step.corrected_by is None for step in root.steps):
+    if root.status == "destroyed":  # all of it; destroying part of a recalled batch is the recall at work
         warnings.append({"code": "destroyed"})
     if root.expires_on and date.fromisoformat(root.expires_on) < today:
         warnings.append({"code": "expired", "expires_on": root.expires_on})
