@@ -54,7 +54,7 @@ def list_batches() -> Any:
     """
     after, limit = cursor_arg(str), limit_arg()
     rows = queries.list_batches(read_session(), after=after[0] if after else None, limit=limit,
-                                gtin=text_arg("gtin", 14), creator=text_arg("creator", 18),
+                                gtin=text_arg("gtin", 14, pattern="[0-9]{14}"), creator=text_arg("creator", 18),
                                 status=text_arg("status", 12))
     return jsonify(BatchPageSchema().dump({"batches": rows, "next_cursor": page_cursor(rows, "ref", limit)}))
 

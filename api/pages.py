@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from flask import request
@@ -62,11 +63,16 @@ def limit_arg(default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     return int(raw)
 
 
-def text_arg(name: str, maximum: int = 64, choices: frozenset[str] | None = None) -> str | None:
+def text_arg(name: str, maximum: int = 64, choices: frozenset[str] | None = None,
+             pattern: str | None = None) -> str | None:
+    """Query parameter ``name``: 1 to ``maximum`` characters, one of ``choices`` or matching ``pattern`` (a
+    regular expression, described in the error) when given; ``request.parameter`` otherwise."""
     raw = request.args.get(name)
     if raw is None:
         return None
-    if not 0 < len(raw) <= maximum or (choices is not None and raw not in choices):
-        allowed = f" one of {', '.join(sorted(choices))}" if choices else f" 1 to {maximum} characters"
+    if not 0 < len(raw) <= maximum or (choices is not None and raw not in choices) or \
+            (pattern is not None and not re.fullmatch(pattern, raw)):
+        allowed = f" one of {', '.join(sorted(choices))}" if choices else \
+            f" of the form {pattern}" if pattern else f" 1 to {maximum} characters"
         raise LedgerError(f"query parameter {name} must be{allowed}", code="request.parameter")
     return raw

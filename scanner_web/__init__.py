@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import channels, label_views, resolver, sms, views
+from . import channels, complaints, label_views, resolver, sms, views
 from .i18n import init_i18n
 
 
 def init_web(app: Flask) -> None:
     """Register the pages, their languages and the GS1 resolver on ``app``."""
     init_i18n(app)
-    for module in (views, resolver, label_views, channels, sms):
+    for module in (views, resolver, label_views, channels, sms, complaints):
         app.register_blueprint(module.blueprint)
 
 

@@ -104,10 +104,14 @@ class StatementWriter:
 
 def append_authored(sessions: sessionmaker[Session], signer: Signer, type: str, body: dict[str, Any], *,
                     config: LedgerConfig, clock: Callable[[], datetime], policy: DomainPolicy | None = None,
-                    attempts: int = 3) -> AppendResult:
+                    attempts: int = 3,
+                    record: Callable[[Session, AppendResult], None] | None = None) -> AppendResult:
     """Sign one statement as ``signer`` on its current chain head and append it, committing (a command of its
     own: the registrar acting through the API). Retries when another request took the head first
-    (``sequence.conflict``). Raises the statement's :class:`ledger.LedgerError` when it is refused."""
+    (``sequence.conflict``). Raises the statement's :class:`ledger.LedgerError` when it is refused.
+
+    ``record``, when given, adds the rows the statement stands for (a complaint for its anchor) in the same
+    transaction, after the append: both are committed, or neither."""
     attempt = 0
     while True:
         attempt += 1
@@ -124,5 +128,7 @@ def append_authored(sessions: sessionmaker[Session], signer: Signer, type: str, 
                 if error.code == "sequence.conflict" and attempt < attempts:
                     continue
                 raise error from None
+            if record is not None:
+                record(session, result)
             session.commit()
             return result

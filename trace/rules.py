@@ -14,7 +14,7 @@ from datetime import datetime
 
 from ledger import Statement, StatementError
 
-from . import custody, processing, quality, registry
+from . import complaints, custody, processing, quality, registry
 from .body import Body
 from .book import Book
 from .context import Context
@@ -39,10 +39,13 @@ HANDLERS: dict[str, Callable[[Context], None]] = {
     quality.RECALL: quality.recall,
     custody.DESTROY: custody.destroy,
     quality.SENSOR: quality.record_sensor,
+    complaints.ANCHOR: complaints.anchor_complaint,
 }
 EVENT_TYPES = frozenset(HANDLERS) | {CORRECT}
 REGISTRY_TYPES = frozenset({registry.ENTERPRISE_REGISTER, registry.ENTERPRISE_UPDATE, registry.ENTERPRISE_STATUS,
                             registry.PRODUCT_DEFINE})
+#: Master data is changed by its own statements; a complaint's anchor may never be withdrawn.
+UNCORRECTABLE = REGISTRY_TYPES | {CORRECT, complaints.ANCHOR}
 
 
 def handles(statement_type: str) -> bool:
@@ -89,7 +92,7 @@ def _correct(ctx: Context) -> None:
     target = ctx.book.get(EventRecord, target_index)
     if target is None:
         raise DomainError(f"entry {target_index} is not a traceability event", code="correct.unknown_entry")
-    if target.type == CORRECT or target.type in REGISTRY_TYPES:
+    if target.type in UNCORRECTABLE:
         raise DomainError(f"a {target.type} event cannot be corrected this way", code="correct.not_correctable")
     if target.corrected_by is not None:
         raise DomainError(f"entry {target_index} was already corrected by entry {target.corrected_by}",

@@ -39,6 +39,8 @@ class Settings:
     rate_limits: bool = True
     rate_limit_public: str = "600 per minute"
     rate_limit_login: str = "10 per minute"
+    #: Complaints filed per client address; not lower, as mobile carriers put many phones behind one address.
+    rate_limit_complaints: str = "5 per minute;60 per day"
     rate_limit_storage: str = "memory://"
 
     @property

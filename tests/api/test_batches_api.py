@@ -46,6 +46,7 @@ def test_bad_and_unknown_codes(client: Any, harness: LedgerHarness) -> None:
         ("/api/v1/batches/00/123456789012345678", 400, "request.sscc"),
         (f"/api/v1/batches/01/{chain.gtin}/10/QG-1/history?cursor=zzz", 400, "request.cursor"),
         (f"/api/v1/batches/01/{chain.gtin}/10/QG-1/history?limit=0", 400, "request.parameter"),
+        ("/api/v1/batches?gtin=%C3%B8%E4%B0%8B", 400, "request.parameter"),
         ("/api/v1/products/06901234000011", 400, "request.gtin"),
         ("/api/v1/enterprises/91350100MA2XYE0XXX", 404, "not_found.enterprise"),
     ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 import struct
 from collections import Counter
 from collections.abc import Iterator
@@ -183,34 +182,6 @@ def test_svg_draws_the_qr_matrix_and_escaped_text(level: str) -> None:
     assert (barcode.text, barcode.ec_level) == (ODD_URI, level)
     for name, variant in degraded(image).items():
         assert decoded_texts(variant) == [ODD_URI], name
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.skip("rendering SVG needs Debian's chromium package")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=["--headless", "--no-sandbox",
-                                                                                 "--disable-gpu"])
-        yield browser
-        browser.close()
-
-
-@pytest.mark.browser
-def test_svg_rendered_by_chromium_decodes(chromium: Any) -> None:
-    label = labels.label_for(BASE, ODD_LINK, "青菜")
-    context = chromium.new_context(device_scale_factor=3, viewport={"width": 200, "height": 200})
-    try:
-        page = context.new_page()
-        page.set_content(f"<body style='margin:0'>{labels.render_svg(label.uri, label.text_lines, size_mm=40)}"
-                         "</body>")
-        shot = Image.open(io.BytesIO(page.locator("svg").screenshot()))
-    finally:
-        context.close()
-    assert decoded_texts(shot) == [ODD_URI]
-    assert decoded_texts(shot.rotate(17, expand=True, fillcolor="white")) == [ODD_URI]
 
 
 # --- sheets -------------------------------------------------------------------------------------------------------
