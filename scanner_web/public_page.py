@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import app_context, read_session, write_session
 from ledger import LedgerError
-from trace.public import PublicView, find_unit, public_view
+from trace.public import PublicView, public_view
 from trace.scans import Lookups, record_lookup
 
 from .proof_cache import batch_proof
@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 
-__all__ = ["find_unit", "render"]
+__all__ = ["raw_path", "render"]
 
 
 def raw_path() -> str:

@@ -102,16 +102,18 @@ def _raw_uri() -> str:
 def _target(link: DigitalLink) -> Target:
     session = read_session()
     if link.key_ai == "00":
-        return Target(link, queries.sscc_ref_of(link.key), None)
+        ref = queries.sscc_ref_of(link.key)
+        queries.batch(session, ref)
+        return Target(link, ref, None)
     if link.lot is None and link.serial is None:
         raise queries.NotFound("a GTIN alone names a product, not a batch", code="not_found.batch")
-    if link.lot is None:
-        assert link.serial is not None
-        unit_id = unit_id_for(link.key, link.serial)
-        return Target(link, public_page.find_unit(session, unit_id), unit_id)
+    if link.serial is not None:  # a unit of the product (in that lot, when the link names one)
+        return Target(link, queries.unit_ref(session, link.key, link.serial, link.lot),
+                      unit_id_for(link.key, link.serial))
+    assert link.lot is not None
     ref = queries.lot_ref_of(link.key, link.lot)
     queries.batch(session, ref)
-    return Target(link, ref, unit_id_for(link.key, link.serial) if link.serial is not None else None)
+    return Target(link, ref, None)
 
 
 def _malformed(reason: str) -> Response:

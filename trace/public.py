@@ -125,15 +125,6 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
                       warnings=warnings, sources=graph.sources, unit=unit, hidden_batches=len(order) - len(batches))
 
 
-def find_unit(session: Session, unit_id: str) -> str:
-    """The batch holding serialised unit ``unit_id`` (a drug code, or ``01/{GTIN}/21/{serial}``); raises
-    ``not_found.unit``."""
-    ref = session.scalar(select(Unit.ref).where(Unit.unit_id == unit_id).limit(1))
-    if ref is None:
-        raise NotFound(f"unit {unit_id} is not in the ledger: the code is not registered", code="not_found.unit")
-    return ref
-
-
 # --- building -------------------------------------------------------------------------------------------------
 
 def _provenance(session: Session, ref: str) -> Provenance:

@@ -12,7 +12,7 @@ import pytest
 from ledger import verify_batch_bundle
 from tests.api.support import Chain, small_chain
 from tests.conftest import LedgerHarness
-from tests.trace.world import Actor, credit_code, gtin, lot
+from tests.trace.world import Actor, credit_code, gtin, lot, sscc
 from trace.queries import lot_ref_of
 from trace.scans import SUSPICIOUS_LOOKUPS
 
@@ -111,7 +111,7 @@ def test_malformed_codes_get_the_precise_reason(client: Any, chain: Chain) -> No
 
 def test_unregistered_codes_warn_of_a_counterfeit(client: Any, chain: Chain) -> None:
     for path in (f"/01/{chain.gtin}/10/NOPE", f"/01/{gtin('6901234', 9)}/10/QG-1", f"/01/{chain.gtin}/21/X1",
-                 f"/01/{chain.gtin}"):
+                 f"/01/{chain.gtin}", f"/00/{sscc(77)}"):
         status, html = page(client, path)
         assert status == 404 and "未注册" in html and "假冒" in html, path
 
@@ -195,6 +195,10 @@ def test_a_drug_box_sold_twice_is_flagged_on_its_page(client: Any, chain: Chain,
     assert "already sold once before" in html and 'data-status="under_investigation"' in html
     _, other = page(client, f"/01/{drug_boxes.gtin}/21/{drug_boxes.boxes[1]}?lang=en")
     assert "already sold once before" not in other
+    status, _ = page(client, f"/01/{chain.gtin}/21/{drug_boxes.boxes[0]}")
+    assert status == 404, "a drug code under another product's GTIN is not that product's box"
+    status, _ = page(client, f"/01/{drug_boxes.gtin}/10/OTHER/21/{drug_boxes.boxes[0]}")
+    assert status == 404, "nor in another lot"
 
 
 def test_a_serial_looked_up_too_often_is_suspicious(client: Any, drug_boxes: DrugBoxes) -> None:
