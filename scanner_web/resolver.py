@@ -57,9 +57,12 @@ def resolve(_rest: str) -> Any:
     except IdentifierError as exc:
         return _malformed(exc.message)
     try:
-        target = _target(link)
+        return _answer(_target(link), link)
     except queries.NotFound:
         return _unregistered(link)
+
+
+def _answer(target: Target, link: DigitalLink) -> Response:
     link_type = link.link_type or ("linkset" if _LINKSET in request.accept_mimetypes.values() else None)
     if link_type in {"linkset", "all"}:
         return _linkset(target)
@@ -100,20 +103,18 @@ def _raw_uri() -> str:
 
 
 def _target(link: DigitalLink) -> Target:
+    """What ``link`` names; whether a batch exists is left to the answer, which reads it anyway (each raises
+    :class:`trace.queries.NotFound`)."""
     session = read_session()
     if link.key_ai == "00":
-        ref = queries.sscc_ref_of(link.key)
-        queries.batch(session, ref)
-        return Target(link, ref, None)
+        return Target(link, queries.sscc_ref_of(link.key), None)
     if link.lot is None and link.serial is None:
         raise queries.NotFound("a GTIN alone names a product, not a batch", code="not_found.batch")
     if link.serial is not None:  # a unit of the product (in that lot, when the link names one)
         return Target(link, queries.unit_ref(session, link.key, link.serial, link.lot),
                       unit_id_for(link.key, link.serial))
     assert link.lot is not None
-    ref = queries.lot_ref_of(link.key, link.lot)
-    queries.batch(session, ref)
-    return Target(link, ref, None)
+    return Target(link, queries.lot_ref_of(link.key, link.lot), None)
 
 
 def _malformed(reason: str) -> Response:
@@ -132,6 +133,7 @@ def _unregistered(link: DigitalLink) -> Response:
 
 def _linkset(target: Target) -> Response:
     """RFC 9264 linkset of the code: the page in each language, the proof bundle and the recall status."""
+    queries.batch(read_session(), target.ref)  # raises NotFound for a code the ledger does not have
     path = public_page.raw_path()
     links: dict[str, Any] = {
         f"{GS1}pip": [{"href": f"{path}?lang={language}", "title": title, "type": "text/html",
