@@ -32,8 +32,15 @@
     ACTIVITY.forEach(function (name) { target.addEventListener(name, touched, {passive: true, capture: true}); });
   }
 
+  // After going back to the start screen, the code that was showing is ignored for a while: the package may
+  // still be in front of the camera, and the terminal must not reopen it at once.
+  var REPEAT_PAUSE_MS = 10000;
+  var lastTarget = null;
+  var resetAt = 0;
+
   function show(target) {
     touched();
+    if (target) lastTarget = target;
     scanner.stop();
     start.hidden = true;
     result.hidden = false;
@@ -42,6 +49,7 @@
   }
 
   function reset() {
+    resetAt = Date.now();
     frame.src = "about:blank";
     result.hidden = true;
     start.hidden = false;
@@ -58,6 +66,12 @@
   scannerElement.addEventListener("trace:code", function (event) {
     if (event.detail.target === null) return;
     event.preventDefault();
+    var pause = REPEAT_PAUSE_MS - (Date.now() - resetAt);
+    if (event.detail.target === lastTarget && pause > 0) {
+      // The scanner stops on every code it reads; look again once the pause is over.
+      setTimeout(function () { if (result.hidden) scanner.start(); }, pause);
+      return;
+    }
     show(event.detail.target);
   });
   back.addEventListener("click", reset);

@@ -162,6 +162,8 @@ def test_the_kiosk_scans_into_its_frame_and_returns_to_the_start_when_idle(
     page.locator("#kiosk-start").wait_for(timeout=10_000)
     assert page.locator("#kiosk-result").is_hidden()
     assert page.evaluate("document.getElementById('kiosk-frame').src") == "about:blank"
+    page.wait_for_timeout(2_000)
+    assert page.locator("#kiosk-result").is_hidden(), "the code still before the camera does not reopen at once"
     assert errors == []
     page.context.close()
 
