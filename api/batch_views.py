@@ -17,7 +17,7 @@ from flask import Blueprint, jsonify
 
 from ledger import batch_bundle
 from trace import queries
-from trace.provenance import BatchNotFound, Provenance, trace_back, trace_forward
+from trace.provenance import Provenance, trace_back, trace_forward
 
 from .auth import AUTHORITY_ROLES, require_enterprise_or_role
 from .context import read_session
@@ -71,10 +71,7 @@ def _history(ref: str) -> Any:
 
 
 def _provenance(ref: str) -> Any:
-    try:
-        graph = trace_back(read_session(), ref)
-    except BatchNotFound as exc:
-        raise queries.NotFound(str(exc), code="not_found.batch") from None
+    graph = trace_back(read_session(), ref)
     return jsonify(ProvenanceSchema().dump(_graph(graph)))
 
 

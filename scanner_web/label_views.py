@@ -46,6 +46,7 @@ from .labels import (
     render_sheet_pdf,
     render_svg,
 )
+from .raw_target import raw_path
 
 blueprint = Blueprint("labels", __name__)
 _T = TypeVar("_T")
@@ -107,11 +108,9 @@ def label_sheet() -> Response:
 # --- the code --------------------------------------------------------------------------------------------------
 
 def _request_code(decoded: str, extension: str) -> DigitalLink:
-    """The label's Digital Link from the raw request URI (``RAW_URI`` from gunicorn and Werkzeug, ``REQUEST_URI``
-    from mod_wsgi and uWSGI); without one, from the decoded path re-encoded, where a lot with '/' cannot be told
-    apart from a separator."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or ""
-    path = urlsplit(raw).path
+    """The label's Digital Link from the path as sent (:func:`scanner_web.raw_target.raw_path`); from the decoded
+    path re-encoded when that path is not under this route."""
+    path = raw_path()
     prefix = quote(request.script_root) + "/labels/"
     if path.startswith(prefix) and path.endswith(extension):
         return _parse_code(path[len(prefix):-len(extension)])

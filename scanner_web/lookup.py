@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace import queries
+from trace.lots import unit_id_for
 from trace.models import Batch, Unit
 from trace.public import public_view
 from trace.queries import NotFound
@@ -75,21 +76,14 @@ def _find_one(session: Session, code: ProductCode) -> Found | None:
         path = code.resolver_path(gtin) if gtin else f"/{unit.ref}"
         return Found(code, path, unit.ref, unit.unit_id)
     assert code.gtin is not None
-    ref = queries.lot_ref_of(code.gtin, code.lot) if code.lot is not None else None
     if code.serial is None:
+        ref = queries.lot_ref_of(code.gtin, code.lot) if code.lot is not None else None
         return Found(code, code.resolver_path(), ref) if ref and session.get(Batch, ref) is not None else None
-    # A unit's id is ``01/{GTIN}/21/{serial}``, or the bare 20-digit drug code when the serial is one.
-    unit_ids = [f"01/{code.gtin}/21/{code.serial}"]
-    if code.serial.isdigit() and len(code.serial) == 20:
-        unit_ids.append(code.serial)
-    query = (select(Unit).join(Batch, Batch.ref == Unit.ref)
-             .where(Unit.unit_id.in_(unit_ids), Batch.gtin == code.gtin).order_by(Unit.ref).limit(1))
-    if ref is not None:
-        query = query.where(Unit.ref == ref)
-    unit = session.scalars(query).first()
-    if unit is None:
+    try:
+        ref = queries.unit_ref(session, code.gtin, code.serial, code.lot)
+    except NotFound:
         return None
-    return Found(code, code.resolver_path(), unit.ref, unit.unit_id)
+    return Found(code, code.resolver_path(), ref, unit_id_for(code.gtin, code.serial))
 
 
 def summarise(session: Session, found: Found, today: date) -> Summary:

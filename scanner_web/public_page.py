@@ -8,7 +8,7 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import app_context, read_session, write_session
@@ -16,20 +16,15 @@ from ledger import LedgerError
 from trace.public import PublicView, public_view
 from trace.scans import Lookups, record_lookup
 
+from .i18n import current_language
 from .proof_cache import batch_proof
+from .raw_target import raw_path
 
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 
-__all__ = ["raw_path", "render"]
-
-
-def raw_path() -> str:
-    """The request's path as sent, percent-encoding intact (``request.path`` is decoded: a lot holding ``%2F``
-    would not resolve again)."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
-    return str(raw).split("?", 1)[0]
+__all__ = ["render"]
 
 
 def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
@@ -90,7 +85,6 @@ def _server_verdict(view: PublicView) -> dict[str, Any]:
 
 def _enterprise_namer(view: PublicView) -> Any:
     """A template helper: the enterprise's name in the page's language, or the regulator for the registrar."""
-    from .i18n import current_language
     english = current_language() == "en"
 
     def name(code: str) -> str:

@@ -24,6 +24,7 @@ from trace.lots import unit_id_for
 from . import public_page
 from .links import public_uri
 from .proof_cache import batch_proof
+from .raw_target import raw_path, raw_target
 
 blueprint = Blueprint("resolver", __name__, template_folder="templates")
 
@@ -72,7 +73,7 @@ def _answer(target: Target, link: DigitalLink) -> Response:
         return _recall_status(target)
     # gs1:pip, no link type, or one this resolver does not have: the default link, the human page.
     response = public_page.render(target.ref, target.unit_id, uri=target.uri)
-    response.headers["Link"] = f'<{public_page.raw_path()}?linkType=linkset>; rel="linkset"; type="{_LINKSET}"'
+    response.headers["Link"] = f'<{raw_path()}?linkType=linkset>; rel="linkset"; type="{_LINKSET}"'
     return response
 
 
@@ -96,10 +97,9 @@ def description() -> Any:
 
 
 def _raw_uri() -> str:
-    """The request URI as sent (percent-encoding intact) under ``https://`` and the request's host: the parser
-    checks the path and query, and a Digital Link is an https URI whatever the transport of this request."""
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
-    return f"https://{request.host.lower()}{raw}"
+    """The request as sent under ``https://`` and the request's host: the parser checks the path and query, and a
+    Digital Link is an https URI whatever the transport of this request."""
+    return f"https://{request.host.lower()}{raw_target()}"
 
 
 def _target(link: DigitalLink) -> Target:
@@ -134,7 +134,7 @@ def _unregistered(link: DigitalLink) -> Response:
 def _linkset(target: Target) -> Response:
     """RFC 9264 linkset of the code: the page in each language, the proof bundle and the recall status."""
     queries.batch(read_session(), target.ref)  # raises NotFound for a code the ledger does not have
-    path = public_page.raw_path()
+    path = raw_path()
     links: dict[str, Any] = {
         f"{GS1}pip": [{"href": f"{path}?lang={language}", "title": title, "type": "text/html",
                        "hreflang": [language]}

@@ -16,6 +16,7 @@ from sqlalchemy import CTE, Column, MetaData, Select, String, Table, delete, ins
 from sqlalchemy.orm import Session
 
 from .models import Batch, BatchEvent, Content, Edge, Enterprise, Event, Holding, Product, Recall, Shipment
+from .queries import NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +101,10 @@ class Provenance:
 _WALKED = Table("trace_walked", MetaData(), Column("ref", String(256), primary_key=True), prefixes=["TEMPORARY"])
 
 
-class BatchNotFound(LookupError):
-    code = "batch.unknown"
+class BatchNotFound(NotFound):
+    """The walk's starting batch is not in the ledger: a 404 wherever it is asked for."""
+
+    code = "not_found.batch"
 
 
 def trace_back(session: Session, ref: str, *, with_events: bool = True) -> Provenance:

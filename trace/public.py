@@ -107,7 +107,7 @@ class PublicView:
 def public_view(session: Session, ref: str, *, today: date, unit_id: str | None = None) -> PublicView:
     """The public view of batch ``ref`` (and of its serialised unit ``unit_id``) on ``today``. Raises
     :class:`trace.queries.NotFound` (``not_found.batch``, ``not_found.unit``)."""
-    graph = _provenance(session, ref)
+    graph = trace_back(session, ref, with_events=True)
     unit = _unit(session, ref, unit_id) if unit_id is not None else None
     parties = _parties(session, graph)
     products = _products(session, {node.gtin for node in graph.nodes.values() if node.gtin})
@@ -126,15 +126,6 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
 
 
 # --- building -------------------------------------------------------------------------------------------------
-
-def _provenance(session: Session, ref: str) -> Provenance:
-    from .provenance import BatchNotFound
-    try:
-        return trace_back(session, ref, with_events=True)
-    except BatchNotFound:
-        raise NotFound(f"batch {ref} is not in the ledger: the code is not registered",
-                       code="not_found.batch") from None
-
 
 def _unit(session: Session, ref: str, unit_id: str) -> dict[str, Any]:
     row = session.get(Unit, (ref, unit_id))
