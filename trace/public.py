@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -103,6 +104,11 @@ class PublicView:
     def batch(self) -> PublicBatch:
         return self.batches[0]
 
+    @cached_property
+    def shown(self) -> dict[str, tuple[int, PublicBatch]]:
+        """Each shown batch by reference, with its 1-based place on the page (the anchor ``#batch-N``)."""
+        return {batch.ref: (place, batch) for place, batch in enumerate(self.batches, start=1)}
+
 
 def public_view(session: Session, ref: str, *, today: date, unit_id: str | None = None) -> PublicView:
     """The public view of batch ``ref`` (and of its serialised unit ``unit_id``) on ``today``. Raises
@@ -111,12 +117,13 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
     unit = _unit(session, ref, unit_id) if unit_id is not None else None
     parties = _parties(session, graph)
     products = _products(session, {node.gtin for node in graph.nodes.values() if node.gtin})
-    inputs: dict[str, list[str]] = {}
+    parents: dict[str, set[str]] = {}
     for link in graph.links:
-        inputs.setdefault(link.child, []).append(link.parent)
-    order = _walk_order(graph, inputs)
+        parents.setdefault(link.child, set()).add(link.parent)
+    inputs = {child: sorted(refs) for child, refs in parents.items()}
+    order = _walk_order(graph.root, inputs)
     batches = [_public_batch(graph.nodes[node_ref], graph, parties, products.get(graph.nodes[node_ref].gtin or ""),
-                             sorted(set(inputs.get(node_ref, []))))
+                             inputs.get(node_ref, []))
                for node_ref in order[:MAX_BATCHES]]
     flags = _flags(session, [batch.ref for batch in batches], unit_id)
     root = batches[0]
@@ -135,16 +142,14 @@ def _unit(session: Session, ref: str, unit_id: str) -> dict[str, Any]:
     return {"unit_id": unit_id, "status": row.status, "sold": row.status == "sold"}
 
 
-def _walk_order(graph: Provenance, inputs: dict[str, list[str]]) -> list[str]:
-    """Breadth-first from the root back to the sources, each batch once."""
-    order, seen, queue = [], {graph.root}, [graph.root]
-    while queue:
-        ref = queue.pop(0)
-        order.append(ref)
-        for parent in sorted(set(inputs.get(ref, []))):
+def _walk_order(root: str, inputs: dict[str, list[str]]) -> list[str]:
+    """Breadth-first from ``root`` back to the sources, each batch once (``inputs``: each batch's parents)."""
+    order, seen = [root], {root}
+    for ref in order:  # the list is its own queue: batches appended here are visited in turn
+        for parent in inputs.get(ref, []):
             if parent not in seen:
                 seen.add(parent)
-                queue.append(parent)
+                order.append(parent)
     return order
 
 

@@ -220,3 +220,16 @@ def test_a_serial_far_apart_in_time_is_suspicious(app: Any, client: Any, drug_bo
     app.extensions["trace"] = dataclasses.replace(context, clock=lambda: later)
     _, html = page(client, f"/01/{drug}/21/{boxes[1]}?lang=en")
     assert "label may have been copied" in html
+
+
+def test_a_merged_lot_links_each_of_its_sources(client: Any, harness: LedgerHarness) -> None:
+    from tests.conftest import utcnow
+    from trace.demo import demo_pages, load_demo
+    load_demo(harness.sessions, config=harness.config, registrar=harness.keys.registrar, clock=utcnow)
+    rice = next(demo for demo in demo_pages() if "rice" in demo.title_en.lower())
+    _, html = page(client, f"/01/{rice.gtin}/10/{rice.lot}?lang=en")
+    assert "Made from 2 batch(es):" in html
+    anchors = re.findall(r'<a href="#batch-(\d+)">', html)
+    articles = dict(re.findall(r'<article class="chain-batch" id="batch-(\d+)" data-ref="([^"]+)"', html))
+    assert len(anchors) == 2 and all(anchor in articles for anchor in anchors)
+    assert all(articles[anchor] != articles["1"] for anchor in anchors), "sources, not the lot itself"
