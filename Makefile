@@ -27,8 +27,8 @@ test: $(STAMP)
 
 # Recompile the Chinese catalogs of the pages after editing a .po file (the .mo files are committed).
 translations: $(STAMP)
-	for domain in public complaints scanner labels; do \
-		$(VENV)/bin/pybabel compile --statistics -d scanner_web/translations -l zh -D $$domain; done
+	for po in scanner_web/translations/zh/LC_MESSAGES/*.po; do \
+		$(VENV)/bin/pybabel compile --statistics -d scanner_web/translations -l zh -D $$(basename $$po .po); done
 
 lint: $(STAMP)
 	$(PY) -m ruff check ledger trace api scanner_web tests bench

@@ -14,6 +14,7 @@ from ledger import verifier_key
 from trace.authority import AuthorityKeys, ledger_config, load_authority_keys
 from trace.ledger_service import open_database
 from trace.logs import configure_logging
+from trace.officers import Officers
 from trace.settings import Settings
 
 from . import access_views, batch_views, enterprise_views, entries_views, errors, events_views, ledger_views
@@ -41,10 +42,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                       JSON_SORT_KEYS=False,
                       MAX_CONTENT_LENGTH=MAX_BATCH_BODY)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    ledger = ledger_config(settings, keys)
     app.extensions["trace"] = AppContext(
-        settings=settings, engine=engine, sessions=sessions, keys=keys, ledger=ledger_config(settings, keys),
+        settings=settings, engine=engine, sessions=sessions, keys=keys, ledger=ledger,
         operator_key=verifier_key(settings.ledger_origin, keys.operator.public_key),
-        clock=lambda: datetime.now(UTC))
+        clock=lambda: datetime.now(UTC), officers=Officers(sessions, keys, ledger, settings.key_passphrase))
     app.teardown_appcontext(close_session)
     errors.register(app)
     init_limits(app, settings)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import LedgerConfig, VerifierKey
 from trace.authority import AuthorityKeys
+from trace.officers import Officers
 from trace.settings import Settings
 
 
@@ -24,6 +25,7 @@ class AppContext:
     ledger: LedgerConfig
     operator_key: VerifierKey
     clock: Callable[[], datetime]
+    officers: Officers
 
 
 def app_context() -> AppContext:

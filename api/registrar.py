@@ -1,5 +1,5 @@
-"""The registrar acting through the API: the server signs the statement with the registrar key it holds, on
-behalf of a logged-in registrar account, and logs which account asked."""
+"""The registrar acting through the API: the statement is signed by the logged-in officer's own registrar key
+(:mod:`trace.officers`), so the ledger records which officer acted."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from typing import Any
 
 from ledger import AppendResult
 from trace.access import Caller
-from trace.ledger_service import append_authored
-from trace.policy import TracePolicy
 
 from .context import app_context
 
@@ -17,11 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 def append_as_registrar(caller: Caller, type: str, body: dict[str, Any]) -> AppendResult:
-    """Sign ``type`` with ``body`` as the registrar and append it (a commit of its own); raises the statement's
-    :class:`ledger.LedgerError` when the rules refuse it."""
+    """Sign ``type`` with ``body`` as the registrar, with the key of ``caller``'s account, and append it (a
+    commit of its own); raises the statement's :class:`ledger.LedgerError` when the rules refuse it."""
+    assert caller.username is not None, "only a logged-in account acts as the registrar"
     context = app_context()
-    result = append_authored(context.sessions, context.keys.registrar, type, body, config=context.ledger,
-                             clock=context.clock, policy=TracePolicy())
+    result = context.officers.append(caller.username, type, body, clock=context.clock)
     logger.info("registrar statement appended", extra={"account": caller.name, "type": type,
                                                        "entry_index": result.index})
     return result

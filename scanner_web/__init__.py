@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import channels, complaints, label_views, resolver, sms, views
+from .console import init_console
 from .i18n import init_i18n
 
 
@@ -14,6 +15,7 @@ def init_web(app: Flask) -> None:
     init_i18n(app)
     for module in (views, resolver, label_views, channels, sms, complaints):
         app.register_blueprint(module.blueprint)
+    init_console(app)
 
 
 __all__ = ["init_web"]
