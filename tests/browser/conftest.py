@@ -104,3 +104,32 @@ def artifacts() -> Path:
     """Where screenshots are kept."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+#: An inspector's office screen.
+DESKTOP = {"viewport": {"width": 1280, "height": 900}}
+
+
+@pytest.fixture
+def desk(chromium: Any) -> Iterator[Any]:
+    """A page in a fresh desktop-sized browser context (no cookies), with ``page.js_errors``."""
+    context = chromium.new_context(**DESKTOP, locale="zh-CN")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.js_errors = errors
+    yield page
+    context.close()
+
+
+def console_browser_login(page: Any, live_server: str, harness: LedgerHarness, username: str, *roles: str,
+                          lang: str = "en") -> None:
+    """Create the account and log in through the console's form in ``page`` (then in ``lang``)."""
+    from tests.api.support import PASSWORD, make_account
+    make_account(harness, username, *roles)
+    page.goto(f"{live_server}/console/login?lang={lang}")
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url(f"{live_server}/console/")
