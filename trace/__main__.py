@@ -79,9 +79,9 @@ def cmd_load_demo(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"demo data: {appended} statements appended ({len(demo_enterprises())} demo enterprises)")
-    print(f"demo logins (local use only): {', '.join(name for name, _, _ in DEMO_ACCOUNTS)}, password "
-          f"{DEMO_PASSWORD!r}")
     scheme, host = settings.public_base_url.split("://", 1)
+    print(f"inspectors' console: {scheme}://{host}/console/ — demo logins (local use only): "
+          f"{', '.join(name for name, _, _ in DEMO_ACCOUNTS)}, password {DEMO_PASSWORD!r}")
     print("demo public pages, each with its QR label (append .svg for vector, /labels/sheet.pdf?code=… for A4):")
     for page in demo_pages():
         path = page.uri(host).removeprefix(f"https://{host}")

@@ -24,6 +24,9 @@ from ledger.models import LedgerKey
 
 from .access import create_account
 from .access_models import Account
+from .complaint_models import Complaint
+from .complaint_service import ComplaintDraft, file_complaint
+from .context import lot_ref
 from .demo_fresh import (
     PORK_EXCURSION,
     PORK_LOTS,
@@ -154,8 +157,9 @@ def demo_pages() -> list[DemoPage]:
 def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registrar: Signer,
               clock: Callable[[], datetime]) -> int:
     """Register the demo enterprises and their keys, define the demo products, create every demo chain not yet
-    in the ledger (one atomic append, one commit) and the demo staff accounts; returns how many statements were
-    appended (0 when everything is already loaded). Raises :class:`ledger.BatchRefused` if the ledger refuses a
+    in the ledger (one atomic append, one commit), the demo staff accounts and the consumers' complaints (each
+    anchored by a statement of its own); returns how many statements were appended (0 when everything is
+    already loaded). Raises :class:`ledger.BatchRefused` if the ledger refuses a
     statement (a demo data bug), leaving the database unchanged."""
     enterprises, products = demo_enterprises(), demo_products()
     signers = {enterprise.handle: enterprise.signer for enterprise in enterprises} | {REGISTRAR: registrar}
@@ -174,17 +178,41 @@ def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registra
         for username, role, name in DEMO_ACCOUNTS:
             if session.get(Account, username) is None:
                 create_account(session, username, DEMO_PASSWORD, [role], display_name=name, now=clock())
-        add_demo_complaints(session, demo_pages(), now=clock())
         session.commit()
-    return len(envelopes)
+    return len(envelopes) + add_demo_complaints(sessions, registrar, config=config, clock=clock)
 
 
-def add_demo_complaints(session: Session, pages: Sequence[DemoPage], *, now: datetime) -> int:
-    """The hook for demo complaints (issue 7): once the complaint model exists, file a few consumer complaints
-    here (for example on the recalled formula and on the drug box sold twice, from ``pages``), skipping those
-    already filed, and return how many were added. The caller commits. There is no complaint model yet, so
-    nothing is added."""
-    return 0
+#: Consumers' complaints on the demo's telling pages (page position, category, description); two on the
+#: recalled formula, so the console's complaint queue and risk warnings have something to show.
+DEMO_COMPLAINTS = (
+    (1, "adverse_reaction", "宝宝喝了这罐奶粉后腹泻两天，已去医院就诊。The baby had diarrhoea for two days after this "
+                            "formula; we saw a doctor."),
+    (1, "quality", "奶粉结块，冲调后有异味。The powder is lumpy and smells odd once mixed."),
+    (5, "counterfeit", "药盒上的追溯码扫出来显示已经售出过一次，怀疑是假药。Scanning the box says it was already sold "
+                       "once; we suspect a fake."),
+    (3, "quality", "五花肉买回来就有异味，颜色发暗。The pork belly smelled off and looked dark when we got home."),
+)
+
+
+def add_demo_complaints(sessions: sessionmaker[Session], registrar: Signer, *, config: LedgerConfig,
+                        clock: Callable[[], datetime]) -> int:
+    """File the demo's consumer complaints through the public channel's own path (each anchored in the ledger),
+    skipping those already filed; returns how many were added."""
+    pages = demo_pages()
+    added = 0
+    for position, category, description in DEMO_COMPLAINTS:
+        page = pages[position]
+        assert page.gtin is not None and page.lot is not None
+        ref = lot_ref(page.gtin, page.lot)
+        with sessions() as session:
+            filed = session.scalar(select(Complaint.ticket).where(Complaint.ref == ref,
+                                                                  Complaint.description == description))
+        if filed is None:
+            file_complaint(sessions, registrar, ComplaintDraft(ref=ref, category=category, description=description,
+                                                               contact=None, photos=()),
+                           config=config, clock=clock)
+            added += 1
+    return added
 
 
 def _plan_registry(script: DemoScript, session: Session, enterprises: Sequence[DemoEnterprise],

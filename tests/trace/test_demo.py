@@ -11,8 +11,9 @@ from ledger import verify_database
 from ledger.models import Entry
 from tests.conftest import LedgerHarness, utcnow
 from trace.access_models import Account
+from trace.complaint_models import Complaint, ComplaintRecipient
 from trace.context import sscc_ref
-from trace.demo import CHAINS, DEMO_ACCOUNTS, demo_enterprises, demo_pages, demo_products, load_demo
+from trace.demo import CHAINS, DEMO_ACCOUNTS, DEMO_COMPLAINTS, demo_enterprises, demo_pages, demo_products, load_demo
 from trace.demo_fresh import PORK_EXCURSION, RICE_LOTS, RICE_MERGED, VEGETABLE_LOTS, VEGETABLE_RETAIL
 from trace.demo_packaged import DRUG_LOT, FORMULA_LOTS, FORMULA_PALLETS, FORMULA_RECALLED
 from trace.identifiers import is_valid_gs1_key, is_valid_uscc, parse_drug_code
@@ -170,3 +171,19 @@ def test_demo_pages_name_existing_batches(harness: LedgerHarness) -> None:
             assert page.uri("trace.example").startswith("https://trace.example/0")
     assert {chain.name for chain in CHAINS} == {"vegetables", "pork", "rice", "infant formula", "drug"}
 
+
+
+def test_consumers_complaints_are_filed_once_and_routed(harness: LedgerHarness) -> None:
+    _load(harness)
+    _load(harness)
+    with harness.sessions() as session:
+        complaints = session.scalars(select(Complaint)).all()
+        assert len(complaints) == len(DEMO_COMPLAINTS)
+        formula = _ref(FORMULA_RECALLED)
+        assert sum(complaint.ref == formula for complaint in complaints) == 2
+        anchors = session.scalars(select(Entry.type).where(Entry.index.in_(
+            [complaint.anchor_index for complaint in complaints]))).all()
+        assert anchors == ["trace.complaint.anchor"] * len(DEMO_COMPLAINTS)
+        routed = session.scalars(select(ComplaintRecipient.party).where(
+            ComplaintRecipient.ticket == complaints[0].ticket)).all()
+        assert "regulator" in routed and len(routed) > 1
