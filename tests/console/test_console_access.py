@@ -124,3 +124,20 @@ def test_an_administrator_creates_an_account_and_bad_input_is_explained(harness:
                    display_name="陈杰", roles=["inspector", "registrar"])
     assert created.status_code == 303
     assert client.post("/api/v1/auth/login", json={"username": "chen.jie", "password": PASSWORD}).status_code == 200
+
+
+def test_a_statement_signed_by_an_officer_key_proves_offline(harness: LedgerHarness, client: Any) -> None:
+    from ledger.proofs import entry_bundle, verify_entry_bundle
+    from tests.api.support import login
+    headers = login(client, harness, "wang.fang", "registrar")
+    body = {"credit_code": "91350100M000100Y43", "name": "福州测试食品有限公司", "roles": ["producer"],
+            "locations": [{"id": "main", "name": "厂区", "address": "福州市鼓楼区"}],
+            "commitment_sha256": "ab" * 32}
+    answer = client.post("/api/v1/enterprises", json=body, headers=headers).get_json()
+    index = answer["index"]
+    with harness.sessions() as session:
+        bundle = entry_bundle(session, index)
+    verified = verify_entry_bundle(bundle, harness.operator_key)
+    assert verified.index == index and verified.leaf.statement.author == "registrar"
+    assert [item["leaf"]["statement"]["type"] for item in bundle["entries"]] == [
+        "ledger.genesis", "ledger.key.add", "trace.enterprise.register"]
