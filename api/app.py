@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["trace"] = AppContext(
         settings=settings, engine=engine, sessions=sessions, keys=keys, ledger=ledger,
         operator_key=verifier_key(settings.ledger_origin, keys.operator.public_key),
-        clock=lambda: datetime.now(UTC), officers=Officers(sessions, keys, ledger, settings.key_passphrase))
+        clock=lambda: datetime.now(UTC), officers=Officers(sessions, keys, ledger, settings.require_passphrase()))
     app.teardown_appcontext(close_session)
     errors.register(app)
     init_limits(app, settings)

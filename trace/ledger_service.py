@@ -6,6 +6,8 @@ command (the CLI's ``init-db``) and is the single commit point of that command.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +36,9 @@ from ledger.keys import Signer
 from .authority import AuthorityKeys, ledger_config, load_authority_keys
 from .migrate import upgrade_database
 from .settings import Settings
+
+#: Seconds of the longest pause before the first retry of a statement whose chain head another writer took.
+_BACKOFF = 0.02
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
@@ -104,11 +109,12 @@ class StatementWriter:
 
 def append_authored(sessions: sessionmaker[Session], signer: Signer, type: str, body: dict[str, Any], *,
                     config: LedgerConfig, clock: Callable[[], datetime], policy: DomainPolicy | None = None,
-                    attempts: int = 3,
+                    attempts: int = 8,
                     record: Callable[[Session, AppendResult], None] | None = None) -> AppendResult:
     """Sign one statement as ``signer`` on its current chain head and append it, committing (a command of its
     own: the registrar acting through the API). Retries when another request took the head first
-    (``sequence.conflict``). Raises the statement's :class:`ledger.LedgerError` when it is refused.
+    (``sequence.conflict``), after a short random pause that grows with each attempt. Raises the statement's
+    :class:`ledger.LedgerError` when it is refused.
 
     ``record``, when given, adds the rows the statement stands for (a complaint for its anchor) in the same
     transaction, after the append: both are committed, or neither."""
@@ -126,6 +132,7 @@ def append_authored(sessions: sessionmaker[Session], signer: Signer, type: str, 
                 error = refused.results[0].error
                 assert error is not None
                 if error.code == "sequence.conflict" and attempt < attempts:
+                    time.sleep(random.uniform(0, _BACKOFF * attempt))  # let the other writers through
                     continue
                 raise error from None
             if record is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +26,17 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:5000"
     registrar_id: str = "registrar"
     key_dir: str = str(VAR / "keys")
-    key_passphrase: str = ""
+    key_passphrase: str = field(default="", repr=False)
+    #: A file holding the passphrase (a container or systemd secret), read when TRACE_KEY_PASSPHRASE is unset.
+    key_passphrase_file: str = ""
+    #: The encrypted PKCS #8 PEM of the operator's and the registrar's keys, from the environment (a secret store)
+    #: instead of the files in ``key_dir``.
+    operator_key_pem: str = field(default="", repr=False)
+    registrar_key_pem: str = field(default="", repr=False)
     max_statement_bytes: int = 64 * 1024
     log_level: str = "INFO"
     log_format: str = "json"
-    secret_key: str = ""
+    secret_key: str = field(default="", repr=False)
     testing: bool = False
     #: Whether anyone may read ledger entries by range and the full export; per-batch proof bundles, checkpoints
     #: and proofs are always public. Off by default: bulk reads need an inspector's, registrar's or
@@ -87,10 +93,19 @@ class Settings:
             raise SettingsError("TRACE_LOG_FORMAT must be json or text")
 
     def require_passphrase(self) -> str:
-        if not self.key_passphrase:
-            raise SettingsError("TRACE_KEY_PASSPHRASE is not set: it encrypts the operator and registrar keys "
-                                "at rest")
-        return self.key_passphrase
+        if self.key_passphrase:
+            return self.key_passphrase
+        if self.key_passphrase_file:
+            try:
+                passphrase = Path(self.key_passphrase_file).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise SettingsError(f"cannot read TRACE_KEY_PASSPHRASE_FILE {self.key_passphrase_file}: "
+                                    f"{exc.strerror}") from None
+            if passphrase:
+                return passphrase
+            raise SettingsError(f"TRACE_KEY_PASSPHRASE_FILE {self.key_passphrase_file} is empty")
+        raise SettingsError("TRACE_KEY_PASSPHRASE (or TRACE_KEY_PASSPHRASE_FILE) is not set: it encrypts the "
+                            "operator and registrar keys at rest")
 
 
 def _convert(name: str, raw: str, kind: Any) -> Any:
