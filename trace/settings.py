@@ -62,12 +62,12 @@ class Settings:
         """Build settings from defaults, ``TRACE_<NAME>`` variables and ``overrides`` (by field name)."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
-        for field in fields(cls):
-            raw = environ.get(f"TRACE_{field.name.upper()}")
+        for setting in fields(cls):
+            raw = environ.get(f"TRACE_{setting.name.upper()}")
             if raw is not None:
-                values[field.name] = _convert(field.name, raw, field.type)
+                values[setting.name] = _convert(setting.name, raw, setting.type)
         for name, value in (overrides or {}).items():
-            if name not in {field.name for field in fields(cls)}:
+            if name not in {setting.name for setting in fields(cls)}:
                 raise SettingsError(f"unknown setting {name!r}")
             values[name] = value
         settings = replace(cls(), **values)
