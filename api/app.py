@@ -17,7 +17,17 @@ from trace.logs import configure_logging
 from trace.officers import Officers
 from trace.settings import Settings
 
-from . import access_views, batch_views, enterprise_views, entries_views, errors, events_views, ledger_views
+from . import (
+    access_views,
+    batch_views,
+    complaint_views,
+    enterprise_views,
+    entries_views,
+    errors,
+    events_views,
+    ledger_views,
+    recall_views,
+)
 from .bodies import MAX_BATCH_BODY
 from .context import AppContext, close_session
 from .limits import init_limits
@@ -50,7 +60,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.teardown_appcontext(close_session)
     errors.register(app)
     init_limits(app, settings)
-    for module in (ledger_views, entries_views, events_views, enterprise_views, access_views, batch_views):
+    for module in (ledger_views, entries_views, events_views, enterprise_views, access_views, batch_views,
+                   complaint_views, recall_views):
         app.register_blueprint(module.blueprint, url_prefix="/api/v1")
     from .openapi import blueprint as openapi_blueprint
     app.register_blueprint(openapi_blueprint, url_prefix="/api/v1")

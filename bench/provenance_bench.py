@@ -23,19 +23,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from bench.common import DEFAULT_PG_ADMIN, analyze, log, machine, scratch_postgres
 from ledger import Signer, initialise_ledger
 from ledger.db import make_engine, make_session_factory
 from ledger.keys import encode_public_key
@@ -49,15 +48,10 @@ from trace.settings import ROOT, Settings
 
 ORIGIN = "bench.example/provenance"
 RESULTS = ROOT / "bench" / "results" / "provenance.json"
-DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PG_DATABASE = "bench_provenance"
 TARGET_MS = 200.0
 CHINA = timezone(timedelta(hours=8))
 BATCH = 1000
-
-
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def _code(serial: int) -> str:
@@ -186,12 +180,9 @@ def run_database(name: str, url: str, workdir: Path, repeat: int) -> dict[str, A
     try:
         builder = Builder(sessions, settings)
         refs = build(builder)
-        if engine.dialect.name == "postgresql":
-            # What autovacuum does soon after a bulk load; without statistics the planner walks the graph by
-            # scanning the edge table once per hop.
-            with engine.connect() as connection:
-                connection.execute(text("ANALYZE"))
-                connection.commit()
+        # What autovacuum does soon after a bulk load; without statistics PostgreSQL's planner walks the graph by
+        # scanning the edge table once per hop.
+        analyze(engine)
 
         def size(expected: int) -> Callable[[Any], None]:
             def check(graph: Any) -> None:
@@ -217,35 +208,19 @@ def run_database(name: str, url: str, workdir: Path, repeat: int) -> dict[str, A
         engine.dispose()
 
 
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE}"))
-        connection.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + PG_DATABASE
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE}"))
-        admin.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite", action="store_true", help="SQLite only")
     parser.add_argument("--postgres-admin", default=DEFAULT_PG_ADMIN)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args(argv)
-    results: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count(),
-                                           "platform": platform.platform()},
-                               "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                               "target_ms": TARGET_MS}
+    results: dict[str, Any] = {**machine(), "target_ms": TARGET_MS}
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir)
         results["sqlite"] = run_database("sqlite", f"sqlite:///{path / 'provenance.db'}", path / "sqlite",
                                          args.repeat)
         if not args.sqlite:
-            for url in scratch_postgres(args.postgres_admin):
+            with scratch_postgres(args.postgres_admin, PG_DATABASE) as url:
                 results["postgresql"] = run_database("postgresql", url, path / "pg", args.repeat)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

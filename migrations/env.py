@@ -12,9 +12,11 @@ from alembic import context  # noqa: E402
 
 import ledger.models  # noqa: E402,F401  (registers the ledger tables)
 import trace.access_models  # noqa: E402,F401  (registers the access tables)
+import trace.audits  # noqa: E402,F401  (registers the integrity audit tables)
 import trace.complaint_models  # noqa: E402,F401  (registers the complaint tables)
 import trace.officers  # noqa: E402,F401  (registers the officers' keys)
 import trace.models  # noqa: E402,F401  (registers the traceability tables)
+import trace.recall_notices  # noqa: E402,F401  (registers the recall notices)
 import trace.scans  # noqa: E402,F401  (registers the look-up counts)
 from ledger.db import Base, make_engine  # noqa: E402
 

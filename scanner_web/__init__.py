@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import channels, complaints, label_views, resolver, sms, views
+from . import channels, complaints, credit_lists, label_views, resolver, sms, spot_checks_public, views
 from .console import init_console
 from .i18n import init_i18n
 
@@ -13,7 +13,7 @@ from .i18n import init_i18n
 def init_web(app: Flask) -> None:
     """Register the pages, their languages and the GS1 resolver on ``app``."""
     init_i18n(app)
-    for module in (views, resolver, label_views, channels, sms, complaints):
+    for module in (views, resolver, label_views, channels, sms, complaints, credit_lists, spot_checks_public):
         app.register_blueprint(module.blueprint)
     init_console(app)
 

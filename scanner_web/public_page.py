@@ -8,13 +8,13 @@ import logging
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from flask import Response, render_template
+from flask import Response, current_app, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import app_context, read_session, write_session
 from ledger import LedgerError
 from trace.public import PublicView, public_view
-from trace.scans import Lookups, record_lookup
+from trace.scans import Lookups, place_of, record_lookup, record_place
 
 from .i18n import current_language
 from .proof_cache import batch_proof
@@ -33,7 +33,7 @@ def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
     context = app_context()
     now = context.clock()
     view = public_view(read_session(), ref, today=now.astimezone(CHINA).date(), unit_id=unit_id)
-    lookups = _count_lookup(unit_id or ref, now)
+    lookups = _count_lookup(unit_id or ref, now, place=_place() if unit_id else None)
     html = render_template(
         "public.html", view=view, uri=uri, lookups=lookups, now=now, page_path=raw_path(),
         suspicious=bool(lookups and unit_id and lookups.suspicious(now)),
@@ -58,17 +58,26 @@ def local_date(moment: datetime) -> str:
     return moment.astimezone(CHINA).strftime("%Y-%m-%d")
 
 
-def _count_lookup(code: str, now: datetime) -> Lookups | None:
-    """Count this look-up in its own short transaction; a page never fails because counting did."""
+def _count_lookup(code: str, now: datetime, *, place: str | None = None) -> Lookups | None:
+    """Count this look-up (and, for a unit, its place: :func:`trace.scans.place_of`) in its own short transaction;
+    a page never fails because counting did."""
     session = write_session()
     try:
         lookups = record_lookup(session, code, now)
+        if place is not None:
+            record_place(session, code, place, now)
         session.commit()
         return lookups
     except SQLAlchemyError:
         session.rollback()
         logger.warning("look-up not counted", extra={"code": code}, exc_info=True)
         return None
+
+
+def _place() -> str | None:
+    """The place of this look-up: a keyed hash of the client's network, never its address (risk rule
+    ``scan.many_places``)."""
+    return place_of(request.remote_addr, str(current_app.config["SECRET_KEY"]).encode())
 
 
 def _server_verdict(view: PublicView) -> dict[str, Any]:

@@ -7,9 +7,11 @@ from alembic.migration import MigrationContext
 
 import ledger.models  # noqa: F401  (registers the tables)
 import trace.access_models  # noqa: F401
+import trace.audits  # noqa: F401
 import trace.complaint_models  # noqa: F401
 import trace.models  # noqa: F401
 import trace.officers  # noqa: F401
+import trace.recall_notices  # noqa: F401
 import trace.scans  # noqa: F401
 from ledger.db import Base, make_engine
 

@@ -10,7 +10,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -130,6 +130,8 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     state_file = Path(args.state) / "checkpoint" if args.state else None
     trusted = _read_trusted(state_file, key)
     progress = _progress(args.quiet)
+    if args.report:
+        return _verify_to_report(args, key, state_file, trusted, progress)
     custody: CustodyReplay | None = None
     try:
         if args.export:
@@ -165,6 +167,46 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _verify_to_report(args: argparse.Namespace, key: VerifierKey, state_file: Path | None,
+                      trusted: Checkpoint | None, bar: Callable[[int], None] | None) -> int:
+    """``verify --report FILE``: the console's integrity audit (trace.audit_checks), its JSON report written to
+    FILE whatever the outcome; the --state checkpoint is the one remembered checkpoint."""
+    from .audit_checks import audit_export, audit_live, describe_export, report_bytes, report_document
+    from .audits import Remembered
+    known = [] if trusted is None else [Remembered(trusted.size, trusted.root, None)]
+    progress = None if bar is None else (lambda _phase, done, _total: bar(done))
+    started = _now()
+    if args.export:
+        result = audit_export(Path(args.export), key, known, progress=progress, threads=args.threads,
+                              custody=not args.no_custody)
+    else:
+        engine = make_engine(args.database)
+        try:
+            result = audit_live(make_session_factory(engine), key, known, progress=progress, threads=args.threads,
+                                custody=not args.no_custody)
+        finally:
+            engine.dispose()
+    export = describe_export(Path(args.export)) if args.export else None
+    data, digest = report_bytes(report_document(result, audit_id=None, operator_key=key, officer=None,
+                                                started_at=started, finished_at=_now(), export=export))
+    Path(args.report).write_bytes(data)
+    if result.outcome != "INTACT":
+        where = f"entry {result.first_bad_index}: " if result.first_bad_index is not None else ""
+        print(f"NOT INTACT: {where}{result.code}: {result.reason}", file=sys.stderr)
+        print(f"report written to {args.report} (SHA-256 {digest})", file=sys.stderr)
+        return EXIT_FAILED
+    if state_file is not None and result.checkpoint is not None:
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = state_file.with_suffix(".tmp")
+        temporary.write_text(result.checkpoint, encoding="utf-8")
+        os.replace(temporary, state_file)
+    assert result.root is not None
+    print(f"INTACT: ledger {key.name}, {result.tree_size} entries, root {result.root.hex()}; custody "
+          f"{'replayed over ' + str(result.events_replayed) + ' events' if result.custody else 'not replayed'}")
+    print(f"report written to {args.report} (SHA-256 {digest})")
+    return EXIT_OK
+
+
 def cmd_rebuild_state(settings: Settings, args: argparse.Namespace) -> int:
     engine = make_engine(settings.database_url)
     try:
@@ -186,6 +228,37 @@ def cmd_rebuild_state(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_spreadsheet(settings: Settings, args: argparse.Namespace) -> int:
+    from .spreadsheet import batch_scope, build_rows, parse_period, product_label, product_scope
+    from .spreadsheet_files import write_csv, write_xlsx
+    target = Path(args.out)
+    if target.suffix.lower() not in (".xlsx", ".csv"):
+        print(f"spreadsheet: --out must end in .xlsx or .csv, found {target.name!r}", file=sys.stderr)
+        return EXIT_USAGE
+    period = parse_period(args.start, args.end)
+    english = args.lang == "en"
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            scope = product_scope(session, args.gtin) if args.gtin else batch_scope(session, args.batch)
+            rows = build_rows(session, scope, period, english=english,
+                              entry_url=f"{settings.public_base_url}/api/v1/ledger/entries/{{index}}/bundle")
+            product = product_label(session, scope.gtin, english=english)
+    finally:
+        engine.dispose()
+    partial = target.with_name(target.name + ".partial")
+    if target.suffix.lower() == ".xlsx":
+        with partial.open("wb") as out:
+            write_xlsx(rows, out, scope=scope, period=period, english=english, generated=_now(), product=product)
+    else:
+        with partial.open("w", encoding="utf-8-sig", newline="") as text:
+            write_csv(rows, text, english=english)
+    os.replace(partial, target)
+    print(f"wrote {len(rows)} rows for {scope.gtin}{' lot ' + scope.lot if scope.lot else ''}, {period.start} to "
+          f"{period.end}, to {target}")
+    return EXIT_OK
+
+
 def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
     from .access import create_account
     password = os.environ.get("TRACE_ACCOUNT_PASSWORD") or _ask_password(args.username)
@@ -199,6 +272,47 @@ def cmd_account(settings: Settings, args: argparse.Namespace) -> int:
         engine.dispose()
     print(f"account {args.username} created with role(s) {', '.join(sorted(set(args.role)))}")
     return EXIT_OK
+
+
+def cmd_redraw(settings: Settings, args: argparse.Namespace) -> int:
+    from .spot_checks import SpotCheckError, redraw, redraw_entries
+    try:
+        if args.export:
+            done = redraw_entries(_export_leaves(Path(args.export)), args.entry,
+                                  _export_leaf(Path(args.export), args.entry))
+        else:
+            key = _read_operator_key(args.operator_key) if args.operator_key else None
+            engine = make_engine(args.database or settings.database_url)
+            try:
+                with make_session_factory(engine)() as session:
+                    done = redraw(session, args.entry, key)
+            finally:
+                engine.dispose()
+    except SpotCheckError as exc:
+        print(f"NOT CONFIRMED: {exc.code}: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    criteria = ", ".join(f"{name} {value}" for name, value in done.criteria.as_json().items() if value is not None)
+    checked = ("the export's leaves (verify the export itself with `verify`)" if args.export else
+               "signature verified with the operator key" if done.note_verified else "signature not checked")
+    print(f"CONFIRMED: draw entry {done.index} ({criteria}) re-run from the ledger")
+    print(f"  checkpoint: size {done.size}, root {done.root.hex()} recomputed from the entries; {checked}")
+    print(f"  seed {done.draw.seed.hex()}; {len(done.candidates)} candidate(s); pool {', '.join(done.pool)}")
+    for code, item in zip(done.draw.targets, done.draw.assignments, strict=True):
+        print(f"  {code}: {', '.join(item['inspectors'])}")
+    return EXIT_OK
+
+
+def _export_leaves(path: Path) -> Iterator[tuple[int, bytes]]:
+    from ledger.export import ExportEntry, read_export
+    _, items = read_export(read_lines(path))
+    return ((item.index, item.leaf) for item in items if isinstance(item, ExportEntry))
+
+
+def _export_leaf(path: Path, index: int) -> bytes:
+    for number, leaf in _export_leaves(path):
+        if number == index:
+            return leaf
+    raise LedgerError(f"the export {path} has no entry {index}", code="export.entry")
 
 
 def _ask_password(username: str) -> str:
@@ -305,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--quiet", action="store_true", help="no progress bar")
     verify.add_argument("--no-custody", action="store_true", help="check the ledger only, without replaying "
                         "the traceability rules (holders, quantities, recalls, ...) over its events")
+    verify.add_argument("--report", metavar="FILE", help="also write a JSON report (the console's integrity "
+                        "audit report, trace-audit-report/1) to FILE, whether the ledger is intact or not")
     rebuild = command("rebuild-state", cmd_rebuild_state, "Replay the whole ledger into empty traceability "
                       "tables (holdings, shipments, batches, ...) in one transaction, replacing them; the result "
                       "must equal the live state. With --check, only compare and exit 1 on a difference.")
@@ -316,6 +432,27 @@ def build_parser() -> argparse.ArgumentParser:
                                                                              "administrator"],
                          help="a role; repeat for several")
     account.add_argument("--name", help="display name")
+    sheet = command("spreadsheet", cmd_spreadsheet, "Export the traceability spreadsheet of a product (every lot "
+                    "of a GTIN) or of one batch over a date range: each commissioning, shipment, receipt, "
+                    "transformation input and output, sale and destruction with its key data elements, as XLSX "
+                    "(sortable, header frozen) or CSV (UTF-8 with BOM).")
+    subject = sheet.add_mutually_exclusive_group(required=True)
+    subject.add_argument("--gtin", help="a product: GTIN-8/12/13/14, or a GS1 Digital Link or element string")
+    subject.add_argument("--batch", help="one lot: GTIN/LOT, (01)GTIN(10)LOT or a Digital Link with /10/LOT")
+    sheet.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD",
+                       help="first day, by the event's date in China time")
+    sheet.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD",
+                       help="last day (included); at most 366 days after --from")
+    sheet.add_argument("--out", required=True, help="file to write, FILE.xlsx or FILE.csv")
+    sheet.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of the headers and names")
+    redraw = command("redraw", cmd_redraw, "Re-run a double-random spot-check draw from the ledger alone: replay "
+                     "the entries before it, recompute its checkpoint's Merkle root from the leaves and the draw "
+                     "(docs/console-spot-checks.md). Exit 0 when everything matches, 1 when not.")
+    redraw.add_argument("entry", type=int, help="entry index of the trace.spot_check.draw statement")
+    redraw.add_argument("--operator-key", help="also verify the database's signed checkpoint with this operator "
+                        "key file")
+    redraw.add_argument("--database", help="database URL (default: TRACE_DATABASE_URL)")
+    redraw.add_argument("--export", help="re-run from this export file (written by `export`) instead of a database")
     from .client.cli import add_client_command
     add_client_command(commands)
     from .synth_cli import add_synth_command

@@ -23,6 +23,8 @@ class Source(Protocol):
 
     def load_prefix(self, cls: type[R], first: Any) -> list[R]: ...
 
+    def load_all(self, cls: type[R]) -> list[R]: ...
+
 
 class Book:
     def __init__(self, source: Source | None = None) -> None:
@@ -55,6 +57,20 @@ class Book:
         table = self._cache.get(cls, {})
         found = [table[key] for key in sorted(self._index.get(cls, {}).get(first, ()))]
         return [record for record in found if record is not None]  # type: ignore[misc]
+
+    def every(self, cls: type[R]) -> list[R]:
+        """Every record of ``cls`` as this book sees it, in key order: the source's rows with the book's own
+        changes over them (a book without a source replayed the whole ledger and holds them all). Reads the whole
+        table, so only for rare statements (a spot-check draw enumerating the enterprises)."""
+        found: dict[Key, R] = {}
+        if self._source is not None:
+            found.update((record.key, record) for record in self._source.load_all(cls))
+        for key, value in self._cache.get(cls, {}).items():
+            if value is None:
+                found.pop(key, None)
+            else:
+                found[key] = value  # type: ignore[assignment]
+        return [found[key] for key in sorted(found)]
 
     def records(self, cls: type[R]) -> Iterable[R]:
         """Every cached record of ``cls`` (for a book that replayed the whole ledger: all of them)."""

@@ -143,6 +143,9 @@ class BulkSource:
                 return []
         return self.inner.load_prefix(cls, first)
 
+    def load_all(self, cls: type[R]) -> list[R]:
+        return self.inner.load_all(cls)
+
 
 class BulkTracePolicy(TracePolicy):
     """:class:`trace.policy.TracePolicy` for one known batch of statements, loading records through

@@ -1,4 +1,5 @@
-"""Tables of the complaint channel: complaints, their photos, the replies to them and who they were routed to.
+"""Tables of the complaint channel: complaints, their photos, the replies to them, who they were routed to, and
+the authorities' actions on them.
 
 None of these is derived from the ledger or public. A complaint holds personal data (the optional contact) and the
 complainant's own words; the ledger holds only its salted commitment (:mod:`trace.complaints`), whose entry
@@ -37,6 +38,8 @@ class Complaint(Base):
     anchor_index: Mapped[int] = mapped_column(BigInteger, unique=True)
     salt: Mapped[str] = mapped_column(String(64))
     commitment: Mapped[str] = mapped_column(String(64))
+    #: The inspector handling it (issue 6: :mod:`trace.complaint_desk`), or ``None`` while unassigned.
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ComplaintPhoto(Base):
@@ -79,4 +82,26 @@ class ComplaintReply(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str | None] = mapped_column(String(16))
     visible: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: For an inspector's text: the salt of the digest its ``trace.complaint.handle`` entry carries
+    #: (:func:`trace.complaint_handling.reply_digest`); ``None`` for text that is not in the ledger.
+    salt: Mapped[str | None] = mapped_column(String(64))
+
+
+class ComplaintAction(Base):
+    """An authority's action on a complaint, signed in the ledger as entry ``entry_index`` (a
+    ``trace.complaint.handle`` statement by ``officer``): what it set, and the reply it carried, if any."""
+
+    __tablename__ = "complaint_actions"
+
+    entry_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    ticket: Mapped[str] = mapped_column(_TICKET, ForeignKey("complaints.ticket", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    officer: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str | None] = mapped_column(String(16))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation: Mapped[str | None] = mapped_column(String(16))
+    order_index: Mapped[int | None] = mapped_column(BigInteger)
+    reply_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("complaint_replies.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, defer, sessionmaker
 
 from ledger import AppendResult, LedgerConfig, Signer
@@ -150,6 +150,17 @@ def open_complaint(session: Session, ticket: str, key: str) -> Complaint:
 
 
 @dataclass(frozen=True)
+class ShownReply:
+    """A reply or status change as the complainant sees it: ``body`` is ``None`` for an internal note (only the
+    status it set is shown)."""
+
+    created_at: datetime
+    author_kind: str
+    status: str | None
+    body: str | None
+
+
+@dataclass(frozen=True)
 class ComplaintPage:
     """Everything the complainant's follow page shows."""
 
@@ -157,18 +168,21 @@ class ComplaintPage:
     product_name: str | None
     product_name_en: str | None
     photos: list[ComplaintPhoto]
-    replies: list[ComplaintReply]
+    replies: list[ShownReply]
     recipients: list[tuple[str, str, list[str]]]  # party, display name, roles
 
 
 def complaint_page(session: Session, complaint: Complaint) -> ComplaintPage:
-    """The complaint's photos (metadata only), replies visible to the complainant and named recipients."""
+    """The complaint's photos (metadata only), replies visible to the complainant with every status change (the
+    text of an internal note left out) and named recipients."""
     photos = list(session.scalars(
         select(ComplaintPhoto).where(ComplaintPhoto.ticket == complaint.ticket).order_by(ComplaintPhoto.position)
         .options(defer(ComplaintPhoto.data))))
-    replies = list(session.scalars(
-        select(ComplaintReply).where(ComplaintReply.ticket == complaint.ticket, ComplaintReply.visible)
-        .order_by(ComplaintReply.id)))
+    replies = [ShownReply(row.created_at, row.author_kind, row.status, row.body if row.visible else None)
+               for row in session.scalars(
+                   select(ComplaintReply).where(ComplaintReply.ticket == complaint.ticket,
+                                                or_(ComplaintReply.visible, ComplaintReply.status.is_not(None)))
+                   .order_by(ComplaintReply.id))]
     rows = session.execute(
         select(ComplaintRecipient.party, ComplaintRecipient.roles, Enterprise.name)
         .outerjoin(Enterprise, Enterprise.credit_code == ComplaintRecipient.party)

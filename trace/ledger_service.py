@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import (
@@ -32,6 +32,7 @@ from ledger import (
 )
 from ledger.db import make_engine, make_session_factory
 from ledger.keys import Signer
+from ledger.models import BatchHead
 
 from .authority import AuthorityKeys, ledger_config, load_authority_keys
 from .migrate import upgrade_database
@@ -110,21 +111,24 @@ class StatementWriter:
 def append_authored(sessions: sessionmaker[Session], signer: Signer, type: str, body: dict[str, Any], *,
                     config: LedgerConfig, clock: Callable[[], datetime], policy: DomainPolicy | None = None,
                     attempts: int = 8,
-                    record: Callable[[Session, AppendResult], None] | None = None) -> AppendResult:
+                    record: Callable[[Session, AppendResult], None] | None = None,
+                    links: Sequence[str] = ()) -> AppendResult:
     """Sign one statement as ``signer`` on its current chain head and append it, committing (a command of its
     own: the registrar acting through the API). Retries when another request took the head first
     (``sequence.conflict``), after a short random pause that grows with each attempt. Raises the statement's
     :class:`ledger.LedgerError` when it is refused.
 
     ``record``, when given, adds the rows the statement stands for (a complaint for its anchor) in the same
-    transaction, after the append: both are committed, or neither."""
+    transaction, after the append: both are committed, or neither. ``links`` names the batches the statement
+    touches; each is linked to its head when the statement is signed."""
     attempt = 0
     while True:
         attempt += 1
         with sessions() as session, sessions() as read_session:
             writer = StatementWriter.resume(read_session, signer, config.origin)
+            heads = batch_heads(read_session, links) if links else None
             read_session.rollback()
-            envelope = writer.sign(type, body, clock())
+            envelope = writer.sign(type, body, clock(), links=heads)
             try:
                 result = append(session, read_session, [envelope], config=config, clock=clock, policy=policy)[0]
             except BatchRefused as refused:
@@ -139,3 +143,11 @@ def append_authored(sessions: sessionmaker[Session], signer: Signer, type: str, 
                 record(session, result)
             session.commit()
             return result
+
+
+def batch_heads(session: Session, refs: Sequence[str]) -> dict[str, str | None]:
+    """The statement hash (hex) of each batch's latest entry, ``None`` for a batch not in the ledger yet: the
+    ``links`` of a statement touching ``refs``."""
+    found = {ref: digest.hex() for ref, digest in session.execute(
+        select(BatchHead.ref, BatchHead.statement_hash).where(BatchHead.ref.in_(list(refs))))}
+    return {ref: found.get(ref) for ref in refs}

@@ -22,6 +22,7 @@ from .records import (
     EventRecord,
     FlagRecord,
     HoldingRecord,
+    InspectionOrderRecord,
     ProductRecord,
     RecallRecord,
     Record,
@@ -49,6 +50,7 @@ class Enterprise(Base):
     check_override: Mapped[str | None] = mapped_column(String(500))
     commitment_sha256: Mapped[str] = mapped_column(String(64))
     locations: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str | None] = mapped_column(String(300))
 
 
 class Product(Base):
@@ -190,7 +192,23 @@ class Flag(Base):
     detail: Mapped[str] = mapped_column(Text)
 
 
+class InspectionOrder(Base):
+    __tablename__ = InspectionOrderRecord.TABLE
+    __table_args__ = (Index("ix_trace_inspection_orders_order_index", "order_index", unique=True),
+                      Index("ix_trace_inspection_orders_inspector_result", "inspector", "result"))
+
+    source_ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(16))
+    enterprise: Mapped[str] = mapped_column(_CODE, index=True)
+    batch: Mapped[str | None] = mapped_column(_REF)
+    inspector: Mapped[str] = mapped_column(String(64))
+    result: Mapped[str | None] = mapped_column(String(16))
+    result_index: Mapped[int | None] = mapped_column(BigInteger)
+
+
 MODEL_OF: dict[type[Record], Any] = {
     EnterpriseRecord: Enterprise, ProductRecord: Product, BatchRecord: Batch, HoldingRecord: Holding,
     ShipmentRecord: Shipment, UnitRecord: Unit, ContentRecord: Content, RecallRecord: Recall, EventRecord: Event,
-    EdgeRecord: Edge, BatchEventRecord: BatchEvent, FlagRecord: Flag}
+    EdgeRecord: Edge, BatchEventRecord: BatchEvent, FlagRecord: Flag,
+    InspectionOrderRecord: InspectionOrder}

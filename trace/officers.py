@@ -9,7 +9,7 @@ which officer signed each authority statement. Disabling an account revokes its 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -79,11 +79,13 @@ class Officers:
         return signer
 
     def append(self, username: str, type: str, body: dict[str, object], *, clock: Callable[[], datetime],
-               record: Callable[[Session, AppendResult], None] | None = None) -> AppendResult:
+               record: Callable[[Session, AppendResult], None] | None = None,
+               links: Sequence[str] = ()) -> AppendResult:
         """Sign ``type`` with ``body`` as officer ``username`` and append it (a commit of its own); ``record``
-        adds rows in the same transaction. Raises the statement's :class:`ledger.LedgerError` when refused."""
+        adds rows in the same transaction; ``links`` names the batches it touches. Raises the statement's
+        :class:`ledger.LedgerError` when refused."""
         return append_authored(self._sessions, self.signer(username, clock), type, body, config=self._config,
-                               clock=clock, policy=TracePolicy(), record=record)
+                               clock=clock, policy=TracePolicy(), record=record, links=links)
 
     def retire(self, username: str, reason: str, *, clock: Callable[[], datetime]) -> AppendResult | None:
         """Revoke the officer's key (the account was disabled); ``None`` when the officer never signed."""

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .context import MARKET_TIME
 from .models import Enterprise, Flag, Product, Unit
 from .provenance import BatchNode, Hop, Provenance, trace_back
 from .queries import NotFound
+from .recall_tracking import ACKNOWLEDGE, CLOSE
 
 #: A page shows at most this many batches of a chain, nearest first: enough for any real product's sources, and
 #: a bound on the page's cost for a batch made from thousands of others.
@@ -122,8 +124,9 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
         parents.setdefault(link.child, set()).add(link.parent)
     inputs = {child: sorted(refs) for child, refs in parents.items()}
     order = _walk_order(graph.root, inputs)
+    closed = _recall_closures(graph)
     batches = [_public_batch(graph.nodes[node_ref], graph, parties, products.get(graph.nodes[node_ref].gtin or ""),
-                             inputs.get(node_ref, []))
+                             inputs.get(node_ref, []), closed)
                for node_ref in order[:MAX_BATCHES]]
     flags = _flags(session, [batch.ref for batch in batches], unit_id)
     root = batches[0]
@@ -154,16 +157,27 @@ def _walk_order(root: str, inputs: dict[str, list[str]]) -> list[str]:
 
 
 def _public_batch(node: BatchNode, graph: Provenance, parties: dict[str, Party], product: dict[str, Any] | None,
-                  inputs: list[str]) -> PublicBatch:
+                  inputs: list[str], closed: dict[int, str]) -> PublicBatch:
     steps = [_step(graph.events[index], parties) for index in node.events if index in graph.events]
     certificates = [{name: value for name, value in item.items() if name in {"kind", "issuer", "number", "sha256"}}
                     for item in json.loads(node.certificates)]
-    recalls = [{"entry_index": index, "source_ref": source, "issuer": issuer, "reason": reason}
-               for index, source, issuer, reason in node.recalls]
+    recalls = [{"entry_index": index, "source_ref": source, "issuer": issuer, "reason": reason,
+                "closed_on": closed.get(index)} for index, source, issuer, reason in node.recalls]
     return PublicBatch(ref=node.ref, kind=node.kind, gtin=node.gtin, lot=node.lot, sscc=node.sscc, product=product,
                        produced_on=node.produced_on, expires_on=node.expires_on, origin=json.loads(node.origin),
                        certificates=certificates, maker=node.creator, status=node.status,
                        inspection=node.inspection, recalls=recalls, steps=steps, inputs=inputs)
+
+
+def _recall_closures(graph: Provenance) -> dict[int, str]:
+    """The China-time day each recall of the chain was closed, by recall entry: a closure links the recalled batch,
+    which is in the chain of every batch made from it. The goods stay recalled; the page says the recall is over."""
+    closed = {}
+    for hop in graph.events.values():
+        if hop.type == CLOSE and hop.corrected_by is None:
+            day = datetime.fromisoformat(hop.time).astimezone(MARKET_TIME).date().isoformat()
+            closed[int(json.loads(hop.summary)["recall"])] = day
+    return closed
 
 
 #: For each event type, the summary fields the public may see (quantities, units sold and shipment ids never).
@@ -180,6 +194,8 @@ _PUBLIC_DETAIL = {
     "trace.destroy": ("reason",),
     "trace.sensor": ("measurement", "uom", "min", "max", "excursions", "count"),
     "trace.correct": ("entry", "reason"),
+    ACKNOWLEDGE: ("recall",),
+    CLOSE: ("recall",),
 }
 
 

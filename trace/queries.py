@@ -57,7 +57,7 @@ def sscc_ref_of(sscc: str) -> str:
 def _enterprise(row: Enterprise) -> dict[str, Any]:
     return {"credit_code": row.credit_code, "name": row.name, "name_en": row.name_en,
             "roles": row.roles.split(",") if row.roles else [], "region": row.region, "status": row.status,
-            "status_reason": row.status_reason, "status_index": row.status_index,
+            "status_reason": row.status_reason, "legal_basis": row.legal_basis, "status_index": row.status_index,
             "registered_index": row.registered_index, "check_override": row.check_override,
             "commitment_sha256": row.commitment_sha256, "locations": json.loads(row.locations)}
 

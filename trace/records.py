@@ -49,6 +49,9 @@ class EnterpriseRecord(Record):
     check_override: str | None
     commitment_sha256: str
     locations: str
+    #: The legal basis the registrar cited for the current status (abnormal list, blacklist); ``None`` when the
+    #: status statement gave none (registration, and statements written before the field existed).
+    legal_basis: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,9 +217,27 @@ class FlagRecord(Record):
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class InspectionOrderRecord(Record):
+    """An inspection ordered by the registrar (``trace.inspection.order``) and, once recorded, its result.
+    Keyed by ``source_ref`` first, so every order of one spot-check draw (``draw {index}``) is one prefix."""
+
+    TABLE: ClassVar[str] = "trace_inspection_orders"
+    KEY: ClassVar[tuple[str, ...]] = ("source_ref", "order_index")
+    source_ref: str
+    order_index: int
+    source: str
+    enterprise: str
+    batch: str | None
+    inspector: str
+    result: str | None
+    result_index: int | None
+
+
 RECORD_TYPES: tuple[type[Record], ...] = (
     EnterpriseRecord, ProductRecord, BatchRecord, HoldingRecord, ShipmentRecord, UnitRecord, ContentRecord,
-    RecallRecord, EventRecord, EdgeRecord, BatchEventRecord, FlagRecord)
+    RecallRecord, EventRecord, EdgeRecord, BatchEventRecord, FlagRecord,
+    InspectionOrderRecord)
 BY_TABLE: dict[str, type[Record]] = {cls.TABLE: cls for cls in RECORD_TYPES}
 _FIELDS: dict[type[Record], tuple[Field[Any], ...]] = {cls: fields(cls) for cls in RECORD_TYPES}
 

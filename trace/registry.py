@@ -18,6 +18,9 @@ ENTERPRISE_STATUS = "trace.enterprise.status"
 PRODUCT_DEFINE = "trace.product.define"
 
 STATUSES = frozenset({"active", "abnormal", "blacklisted", "deregistered"})
+#: The credit lists: the abnormal-operation list (经营异常名录) and the blacklist (严重违法失信名单).
+LISTED = frozenset({"abnormal", "blacklisted"})
+MAX_LEGAL_BASIS = 300
 CATEGORIES = frozenset({"food", "drug", "farm", "daily", "special_equipment", "gi"})
 MIN_OVERRIDE_REASON = 10
 _LOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -54,7 +57,7 @@ def register_enterprise(ctx: Context) -> None:
         credit_code=code, name=name, name_en=body.text("name_en", 200, optional=True) or "",
         roles=_roles(body), region=region, status="active", status_reason="registered",
         status_index=ctx.index, registered_index=ctx.index, check_override=override,
-        commitment_sha256=body.sha256("commitment_sha256") or "", locations=_locations(body))
+        commitment_sha256=body.sha256("commitment_sha256") or "", locations=_locations(body), legal_basis=None)
     ctx.book.put(record)
     ctx.summary = {"credit_code": code, "name": name, "roles": record.roles}
 
@@ -79,20 +82,28 @@ def update_enterprise(ctx: Context) -> None:
 
 
 def set_enterprise_status(ctx: Context) -> None:
-    """Registrar only: active, abnormal-operation list, blacklist, or deregistered (final). History stays."""
+    """Registrar only: active, abnormal-operation list, blacklist, or deregistered (final). History stays.
+
+    ``legal_basis`` (the provision the decision rests on) is optional here, so statements written before the
+    field existed still replay; the registrar's console and its form require it for the two credit lists
+    (:data:`LISTED`). When given it is stored on the enterprise and in the event's summary."""
     _require_registrar(ctx)
-    body = Body(ctx.statement.body, "body", {"credit_code", "status", "reason"})
+    body = Body(ctx.statement.body, "body", {"credit_code", "status", "reason"}, {"legal_basis"})
     record = ctx.enterprise(body.required_text("credit_code", 18))
     status = body.choice("status", STATUSES)
     reason = body.required_text("reason", 500)
+    legal_basis = body.text("legal_basis", MAX_LEGAL_BASIS, optional=True)
     if record.status == "deregistered":
         raise EnterpriseError(f"enterprise {record.credit_code} is deregistered; its status is final",
                               code="enterprise.deregistered")
     if status == record.status:
         raise EnterpriseError(f"enterprise {record.credit_code} is already {status}", code="enterprise.status")
-    ctx.book.put(replace(record, status=status, status_reason=reason, status_index=ctx.index))
+    ctx.book.put(replace(record, status=status, status_reason=reason, status_index=ctx.index,
+                         legal_basis=legal_basis))
     ctx.summary = {"credit_code": record.credit_code, "status": status, "previous": record.status,
                    "reason": reason}
+    if legal_basis is not None:
+        ctx.summary["legal_basis"] = legal_basis
 
 
 def define_product(ctx: Context) -> None:

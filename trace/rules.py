@@ -14,7 +14,19 @@ from datetime import datetime
 
 from ledger import Statement, StatementError
 
-from . import complaints, custody, processing, quality, registry
+from . import (
+    audits,
+    complaint_handling,
+    complaints,
+    custody,
+    inspections,
+    processing,
+    quality,
+    recall_tracking,
+    registry,
+    risks,
+    spot_checks,
+)
 from .body import Body
 from .book import Book
 from .context import Context
@@ -40,12 +52,22 @@ HANDLERS: dict[str, Callable[[Context], None]] = {
     custody.DESTROY: custody.destroy,
     quality.SENSOR: quality.record_sensor,
     complaints.ANCHOR: complaints.anchor_complaint,
+    complaint_handling.HANDLE: complaint_handling.handle_complaint,
+    inspections.ORDER: inspections.order_inspection,
+    inspections.RESULT: inspections.record_result,
+    spot_checks.DRAW: spot_checks.record_draw,
+    audits.AUDIT_REPORT: audits.record_audit_report,
+    recall_tracking.ACKNOWLEDGE: recall_tracking.acknowledge_recall,
+    recall_tracking.CLOSE: recall_tracking.close_recall,
+    risks.RISK_REVIEW: risks.review_warning,
 }
 EVENT_TYPES = frozenset(HANDLERS) | {CORRECT}
 REGISTRY_TYPES = frozenset({registry.ENTERPRISE_REGISTER, registry.ENTERPRISE_UPDATE, registry.ENTERPRISE_STATUS,
                             registry.PRODUCT_DEFINE})
 #: Master data is changed by its own statements; a complaint's anchor may never be withdrawn.
-UNCORRECTABLE = REGISTRY_TYPES | {CORRECT, complaints.ANCHOR}
+UNCORRECTABLE = REGISTRY_TYPES | {CORRECT, complaints.ANCHOR, complaint_handling.HANDLE,
+                                 inspections.ORDER, inspections.RESULT, spot_checks.DRAW, audits.AUDIT_REPORT,
+                                 risks.RISK_REVIEW}
 
 
 def handles(statement_type: str) -> bool:

@@ -50,6 +50,9 @@ class SessionSource:
         rows = self.session.execute(select(table).where(table.c[cls.KEY[0]] == first)).mappings()
         return [record_from_dict(cls, dict(row)) for row in rows]
 
+    def load_all(self, cls: type[R]) -> list[R]:
+        return [record_from_dict(cls, dict(row)) for row in self.session.execute(select(_table(cls))).mappings()]
+
 
 def write_changes(session: Session, book: Book) -> int:
     """Write every record the book changed since the last call; returns the number of rows touched."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from trace.context import ROLES
-from trace.registry import STATUSES
+from trace.registry import MAX_LEGAL_BASIS, STATUSES
 
 from .common import PageSchema
+
+#: The statuses that put an enterprise on a public list.
+LISTS = frozenset({"abnormal", "blacklisted"})
 
 
 class LocationSchema(Schema):
@@ -34,6 +39,14 @@ class EnterpriseRegisterSchema(Schema):
 class EnterpriseStatusChangeSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(sorted(STATUSES)))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    legal_basis = fields.String(validate=validate.Length(min=1, max=MAX_LEGAL_BASIS),
+                                metadata={"description": "the provision the decision rests on; required to put an "
+                                                         "enterprise on the abnormal-operation list or blacklist"})
+
+    @validates_schema
+    def _basis_for_listing(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("status") in LISTS and not data.get("legal_basis"):
+            raise ValidationError("putting an enterprise on a list needs its legal basis", "legal_basis")
 
 
 class KeyAddSchema(Schema):
@@ -62,6 +75,8 @@ class EnterpriseSchema(Schema):
     status = fields.String(required=True, metadata={"description": "active, abnormal, blacklisted or "
                                                                   "deregistered"})
     status_reason = fields.String(required=True)
+    legal_basis = fields.String(allow_none=True, required=True,
+                                metadata={"description": "the provision the current status rests on, if any"})
     status_index = fields.Integer(required=True)
     registered_index = fields.Integer(required=True)
     check_override = fields.String(allow_none=True, required=True)

@@ -1,4 +1,4 @@
-"""credit lists and spreadsheet
+"""credit lists: the legal basis of an enterprise's current status
 
 Revision ID: 0009
 Revises: 0008
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = '0009'
 down_revision: str | None = '0008'
@@ -19,8 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.add_column('trace_enterprises', sa.Column('legal_basis', sa.String(length=300), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('trace_enterprises') as batch:
+        batch.drop_column('legal_basis')

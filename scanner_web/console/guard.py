@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -120,14 +120,16 @@ def check_csrf() -> None:
 
 
 def act(type: str, body: dict[str, Any], *,
-        record: Callable[[Session, AppendResult], None] | None = None) -> AppendResult:
+        record: Callable[[Session, AppendResult], None] | None = None, links: Sequence[str] = ()) -> AppendResult:
     """Sign ``type`` with ``body`` as the logged-in officer (author: the registrar) and append it, a commit of
-    its own; ``record`` adds rows in the same transaction. Raises the statement's :class:`ledger.LedgerError`
-    when the rules refuse it: show ``error.message`` to the officer."""
+    its own; ``record`` adds rows in the same transaction; ``links`` names the batches the statement touches.
+    Raises the statement's :class:`ledger.LedgerError` when the rules refuse it: show ``error.message`` to the
+    officer."""
     officer = current_officer()
     assert officer is not None, "act() needs a logged-in officer"
     context = app_context()
-    result = context.officers.append(officer.username, type, body, clock=context.clock, record=record)
+    result = context.officers.append(officer.username, type, body, clock=context.clock, record=record,
+                                     links=links)
     logger.info("authority statement appended", extra={"account": officer.username, "type": type,
                                                        "entry_index": result.index})
     return result

@@ -33,7 +33,8 @@ MATRIX: list[tuple[str, str, dict[str, Any] | None, tuple[int, ...]]] = [
     ("GET", "/api/v1/ledger/export", None, (401, 403, 403, 403, 200, 200, 200)),
     ("GET", "/api/v1/key-requests", None, (401, 403, 403, 403, 403, 200, 403)),
     ("POST", "/api/v1/enterprises", "register", (401, 403, 403, 403, 403, 201, 403)),
-    ("POST", "/api/v1/enterprises/{other}/status", {"status": "abnormal", "reason": "未按规定公示"},
+    ("POST", "/api/v1/enterprises/{other}/status", {"status": "abnormal", "reason": "未按规定公示",
+                                                     "legal_basis": "《企业信息公示暂行条例》第十七条"},
      (401, 403, 403, 403, 403, 200, 403)),
 ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from typing import Any
 
 from ledger import Signer
@@ -51,11 +52,18 @@ def test_registrar_registers_and_lists_enterprises(client: Any, harness: LedgerH
     assert one["status"] == "active" and one["keys"] == [] and one["region"] == "350102"
 
 
+BASIS = "《市场监督管理严重违法失信名单管理办法》第九条"
+
+
 def test_status_changes_are_public_and_enforced(client: Any, harness: LedgerHarness) -> None:
     chain = small_chain(harness)
     registrar = login(client, harness, "li.registrar", "registrar")
     response = client.post(f"/api/v1/enterprises/{chain.market.code}/status",
                            json={"status": "blacklisted", "reason": "伪造检验报告"}, headers=registrar)
+    assert response.status_code == 422 and "legal_basis" in json.dumps(response.get_json())
+    response = client.post(f"/api/v1/enterprises/{chain.market.code}/status",
+                           json={"status": "blacklisted", "reason": "伪造检验报告", "legal_basis": BASIS},
+                           headers=registrar)
     assert response.status_code == 200
     assert client.get(f"/api/v1/enterprises/{chain.market.code}").get_json()["status"] == "blacklisted"
     assert [item["credit_code"] for item in client.get("/api/v1/enterprises?status=blacklisted")
@@ -66,7 +74,8 @@ def test_status_changes_are_public_and_enforced(client: Any, harness: LedgerHarn
     refused = client.post("/api/v1/events", json=ship)
     assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "enterprise.blacklisted"
     same = client.post(f"/api/v1/enterprises/{chain.market.code}/status",
-                       json={"status": "blacklisted", "reason": "again"}, headers=registrar)
+                       json={"status": "blacklisted", "reason": "again", "legal_basis": BASIS},
+                       headers=registrar)
     assert same.status_code == 409 and same.get_json()["error"]["code"] == "enterprise.status"
 
 

@@ -93,7 +93,8 @@ def test_an_officers_first_action_registers_their_own_registrar_key(harness: Led
     with harness.sessions() as session:
         key = session.get(OfficerKey, "wang.fang")
     assert key is not None and registered["key"] == key.key_id and registered["author"] == "registrar"
-    client.post(f"/api/v1/enterprises/{body['credit_code']}/status", json={"status": "abnormal", "reason": "抽查"},
+    listing = {"status": "abnormal", "reason": "抽查", "legal_basis": "《企业信息公示暂行条例》第十七条"}
+    client.post(f"/api/v1/enterprises/{body['credit_code']}/status", json=listing,
                 headers=headers)
     status = _statements(harness)[before + 2:]
     assert [(s["type"], s["key"]) for s in status] == [("trace.enterprise.status", key.key_id)]  # no second key
