@@ -1,11 +1,8 @@
 """The risk rules (:mod:`trace.risks`) as queries: each rule is one or two set-based queries over the state tables
 (and the complaint and look-up tables), never a query per row; Python only groups the rows it gets by subject and
-writes the evidence. Nothing is changed.
-
-Times are compared in the database: an RFC 3339 time with its offset (a statement's claimed time) is read by
-``julianday``/``datetime`` on SQLite and cast to ``timestamptz`` on PostgreSQL, and a local day is the day in
-China Standard Time, as :attr:`trace.context.Context.local_day`. Quantities are compared as numbers (exact on
-PostgreSQL; double precision on SQLite, which the tolerances absorb) and shown as canonical decimal strings.
+writes the evidence. Nothing is changed. The rules of quantities that do not add up are in
+:mod:`trace.risk_quantity_rules`; what differs between SQLite and PostgreSQL, and the helpers every rule shares,
+in :mod:`trace.risk_sql`.
 
 The evidence of a warning holds only what does not change with the passing of time (no ages, no look-up
 counts), so a review's digest stays valid until new evidence appears; such figures go to ``facts``.
@@ -14,26 +11,25 @@ counts), so a review's digest stays valid until new evidence appears; such figur
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import groupby
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Numeric, and_, cast, extract, func, literal, literal_column, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Entry, LedgerKey
 from ledger.statements import parse_time
 
 from .complaint_models import Complaint
-from .context import MARKET_TIME
 from .custody import SELL
-from .models import Batch, Content, Edge, Event, Flag, Holding, Product, Recall, Shipment, Unit
+from .models import Batch, Event, Flag, Product, Recall, Shipment, Unit
 from .officers import officer_of
-from .quantities import ZERO, format_quantity
+from .quantities import ZERO
+from .risk_quantity_rules import holdings_mismatches, short_receipts, transform_gains
+from .risk_sql import RiskSql, RuleRun, by_subject, codes, evidence, utc
 from .risks import (
     CODE_MANY_PLACES,
     COLD_CHAIN,
@@ -53,69 +49,6 @@ from .risks import (
 )
 from .scans import Scan, ScanPlace
 
-_MARKET_HOURS = int((MARKET_TIME.utcoffset(None) or timedelta()).total_seconds() // 3600)
-_MICRO = Decimal("0.000001")
-#: The fields of an evidence item that name a ledger entry.
-_ENTRY_FIELDS = ("entry", "ship_entry", "recall_entry")
-
-
-class _Sql:
-    """The few expressions that differ between SQLite and PostgreSQL."""
-
-    def __init__(self, session: Session) -> None:
-        self.postgres = session.get_bind().dialect.name == "postgresql"
-
-    def number(self, column: Any) -> ColumnElement[Any]:
-        """A quantity string as a number."""
-        return cast(column, Numeric(30, 6)) if self.postgres else cast(column, Float)
-
-    def constant(self, value: Decimal) -> ColumnElement[Any]:
-        return literal(value, Numeric(30, 6)) if self.postgres else literal(float(value), Float)
-
-    def json_text(self, column: Any, name: str) -> ColumnElement[Any]:
-        """Member ``name`` of a JSON object stored as text (an event's summary), as text."""
-        if self.postgres:
-            return func.json_extract_path_text(cast(column, JSON), name)
-        return func.json_extract(column, f"$.{name}")
-
-    def hours_of_text(self, column: Any) -> ColumnElement[Any]:
-        """An RFC 3339 time with offset (a claimed time) as hours since the epoch."""
-        if self.postgres:
-            return extract("epoch", cast(column, DateTime(timezone=True))) / 3600
-        return func.julianday(column) * 24
-
-    def later_than(self, stamp: InstrumentedAttribute[datetime], claimed: InstrumentedAttribute[str],
-                   hours: int) -> ColumnElement[bool]:
-        """Whether stored UTC timestamp ``stamp`` is more than ``hours`` after RFC 3339 time ``claimed``. SQLite
-        stores timestamps as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, which ``datetime()`` output compares with."""
-        if self.postgres:
-            return stamp > cast(claimed, DateTime(timezone=True)) + literal_column(f"INTERVAL '{int(hours)} hours'")
-        return stamp > func.datetime(claimed, f"+{int(hours)} hours")
-
-    def local_day_of_text(self, column: Any) -> ColumnElement[Any]:
-        """The China-time day (``YYYY-MM-DD``) of an RFC 3339 time with offset."""
-        if self.postgres:
-            return self._day(func.timezone("UTC", cast(column, DateTime(timezone=True))))
-        return func.date(column, f"+{_MARKET_HOURS} hours")
-
-    def local_day_of_stamp(self, column: Any) -> ColumnElement[Any]:
-        """The China-time day (``YYYY-MM-DD``) of a stored UTC timestamp."""
-        if self.postgres:
-            return self._day(func.timezone("UTC", column))
-        return func.date(column, f"+{_MARKET_HOURS} hours")
-
-    @staticmethod
-    def _day(utc_timestamp: Any) -> ColumnElement[Any]:
-        return func.to_char(utc_timestamp + literal_column(f"INTERVAL '{_MARKET_HOURS} hours'"), "YYYY-MM-DD")
-
-
-@dataclass(frozen=True)
-class _Run:
-    session: Session
-    sql: _Sql
-    now: datetime
-    limits: Thresholds
-
 
 def compute_warnings(session: Session, *, now: datetime, thresholds: Thresholds | None = None,
                      rules: Sequence[str] = RULES) -> list[RiskWarning]:
@@ -127,7 +60,7 @@ def compute_warnings(session: Session, *, now: datetime, thresholds: Thresholds 
         raise ValueError(f"rules must be a non-empty subset of {', '.join(RULES)}; unknown: {', '.join(unknown)}")
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    run = _Run(session, _Sql(session), now, thresholds or Thresholds())
+    run = RuleRun(session, RiskSql(session), now, thresholds or Thresholds())
     warnings: list[RiskWarning] = []
     for rule in RULES:
         if rule in rules:
@@ -138,7 +71,7 @@ def compute_warnings(session: Session, *, now: datetime, thresholds: Thresholds 
 # -- 1. complaint clusters -------------------------------------------------------------------------------------
 
 
-def _complaints_by_batch(run: _Run) -> list[RiskWarning]:
+def _complaints_by_batch(run: RuleRun) -> list[RiskWarning]:
     recent = Complaint.created_at >= run.now - timedelta(days=run.limits.complaint_days)
     clustered = (select(Complaint.ref).where(recent).group_by(Complaint.ref)
                  .having(func.count() >= run.limits.complaints))
@@ -148,10 +81,10 @@ def _complaints_by_batch(run: _Run) -> list[RiskWarning]:
         .select_from(Complaint).outerjoin(Batch, Batch.ref == Complaint.ref)
         .where(recent, Complaint.ref.in_(clustered))
         .order_by(Complaint.ref, Complaint.anchor_index))
-    return [_complaint_warning(run, COMPLAINTS_BATCH, ref, ref, list(group)) for ref, group in _by_subject(rows)]
+    return [_complaint_warning(run, COMPLAINTS_BATCH, ref, ref, list(group)) for ref, group in by_subject(rows)]
 
 
-def _complaints_by_enterprise(run: _Run) -> list[RiskWarning]:
+def _complaints_by_enterprise(run: RuleRun) -> list[RiskWarning]:
     recent = Complaint.created_at >= run.now - timedelta(days=run.limits.complaint_days)
     owner = func.coalesce(Product.owner, Batch.creator)
     clustered = (select(owner).select_from(Complaint).join(Batch, Batch.ref == Complaint.ref)
@@ -165,25 +98,25 @@ def _complaints_by_enterprise(run: _Run) -> list[RiskWarning]:
         .where(recent, owner.in_(clustered))
         .order_by(owner, Complaint.anchor_index))
     return [_complaint_warning(run, COMPLAINTS_ENTERPRISE, code, None, list(group))
-            for code, group in _by_subject(rows)]
+            for code, group in by_subject(rows)]
 
 
-def _complaint_warning(run: _Run, rule: str, subject: str, batch: str | None, rows: list[Any]) -> RiskWarning:
+def _complaint_warning(run: RuleRun, rule: str, subject: str, batch: str | None, rows: list[Any]) -> RiskWarning:
     items = [{"entry": row.anchor_index, "ticket": row.ticket, "batch": row.ref, "category": row.category,
-              "filed_at": _utc(row.created_at)} for row in rows]
+              "filed_at": utc(row.created_at)} for row in rows]
     refs = {row.ref for row in rows}
     return RiskWarning(
-        rule=rule, subject=subject, batch=batch, enterprises=_codes([subject] if batch is None else [],
+        rule=rule, subject=subject, batch=batch, enterprises=codes([subject] if batch is None else [],
                                                                    (row.creator for row in rows)),
         at=max(row.created_at for row in rows),
         facts={"count": len(rows), "days": run.limits.complaint_days, "batches": len(refs)},
-        evidence=_evidence(run, items, {"complaints": len(rows), "batches": len(refs)}))
+        evidence=evidence(run, items, {"complaints": len(rows), "batches": len(refs)}))
 
 
 # -- 2. cold-chain excursions ----------------------------------------------------------------------------------
 
 
-def _cold_chain(run: _Run) -> list[RiskWarning]:
+def _cold_chain(run: RuleRun) -> list[RiskWarning]:
     rows = run.session.execute(
         select(Flag.subject, Flag.entry_index, Flag.detail, Event.actor, Entry.received_at, Batch.creator)
         .join(Event, Event.entry_index == Flag.entry_index).join(Entry, Entry.index == Flag.entry_index)
@@ -191,7 +124,7 @@ def _cold_chain(run: _Run) -> list[RiskWarning]:
         .where(Flag.code == "sensor.excursion", Event.corrected_by.is_(None))
         .order_by(Flag.subject, Flag.entry_index))
     warnings = []
-    for ref, group in _by_subject(rows):
+    for ref, group in by_subject(rows):
         reports = list(group)
         items, readings = [], 0
         for row in reports:
@@ -200,12 +133,12 @@ def _cold_chain(run: _Run) -> list[RiskWarning]:
             items.append({"entry": row.entry_index, "reporter": row.actor, "measurement": detail["measurement"],
                           "allowed": _range(detail.get("minimum"), detail.get("maximum"), detail["uom"]),
                           "readings": detail["count"], "extreme": _extreme(detail),
-                          "reported_at": _utc(row.received_at)})
+                          "reported_at": utc(row.received_at)})
         warnings.append(RiskWarning(
             rule=COLD_CHAIN, subject=ref, batch=ref,
-            enterprises=_codes((row.actor for row in reports), (row.creator for row in reports)),
+            enterprises=codes((row.actor for row in reports), (row.creator for row in reports)),
             at=max(row.received_at for row in reports), facts={"readings": readings, "reports": len(reports)},
-            evidence=_evidence(run, items, {"readings": readings, "reports": len(reports)})))
+            evidence=evidence(run, items, {"readings": readings, "reports": len(reports)})))
     return warnings
 
 
@@ -228,7 +161,7 @@ def _extreme(detail: dict[str, Any]) -> str:
 # -- 3. sales after expiry or recall ---------------------------------------------------------------------------
 
 
-def _sales_after_expiry(run: _Run) -> list[RiskWarning]:
+def _sales_after_expiry(run: RuleRun) -> list[RiskWarning]:
     sql = run.sql
     sold_day, recorded_day = sql.local_day_of_text(Event.time), sql.local_day_of_stamp(Entry.received_at)
     rows = run.session.execute(
@@ -240,19 +173,19 @@ def _sales_after_expiry(run: _Run) -> list[RiskWarning]:
                or_(sold_day > Batch.expires_on, recorded_day > Batch.expires_on))
         .order_by(Batch.ref, Event.entry_index))
     warnings = []
-    for ref, group in _by_subject(rows):
+    for ref, group in by_subject(rows):
         sales = list(group)
         items = [_sale_item(row) for row in sales]
         expires = sales[0].expires_on
         warnings.append(RiskWarning(
             rule=SALE_AFTER_EXPIRY, subject=ref, batch=ref,
-            enterprises=_codes((row.actor for row in sales), (row.creator for row in sales)),
+            enterprises=codes((row.actor for row in sales), (row.creator for row in sales)),
             at=max(row.received_at for row in sales), facts={"sales": len(sales), "expires": expires},
-            evidence=_evidence(run, items, {"sales": len(sales), "expires_on": expires})))
+            evidence=evidence(run, items, {"sales": len(sales), "expires_on": expires})))
     return warnings
 
 
-def _sales_after_recall(run: _Run) -> list[RiskWarning]:
+def _sales_after_recall(run: RuleRun) -> list[RiskWarning]:
     """Sales recorded after a recall that covers the batch (directly or through an input), or claiming a time
     after the time the recall claims (a recall may be dated back to when the fault was found)."""
     sql = run.sql
@@ -270,7 +203,7 @@ def _sales_after_recall(run: _Run) -> list[RiskWarning]:
                    sql.hours_of_text(Event.time) > sql.hours_of_text(recall_event.time)))
         .order_by(Recall.ref, Event.entry_index, Recall.recall_index))
     warnings = []
-    for ref, group in _by_subject(rows):
+    for ref, group in by_subject(rows):
         pairs = list(group)
         first_recall: dict[int, Any] = {}
         for row in pairs:
@@ -281,23 +214,23 @@ def _sales_after_recall(run: _Run) -> list[RiskWarning]:
         earliest = min(sales, key=lambda row: row.recall_index)
         warnings.append(RiskWarning(
             rule=SALE_AFTER_RECALL, subject=ref, batch=ref,
-            enterprises=_codes((row.actor for row in sales), (row.creator for row in sales)),
+            enterprises=codes((row.actor for row in sales), (row.creator for row in sales)),
             at=max(row.received_at for row in sales),
             facts={"sales": len(sales), "source": earliest.source_ref, "recall": earliest.recall_index},
-            evidence=_evidence(run, items, {"sales": len(sales)})))
+            evidence=evidence(run, items, {"sales": len(sales)})))
     return warnings
 
 
 def _sale_item(row: Any) -> dict[str, Any]:
     summary = json.loads(row.summary)
     return {"entry": row.entry_index, "seller": row.actor, "quantity": summary["quantity"], "unit": summary["unit"],
-            "claimed": row.time, "recorded_at": _utc(row.received_at)}
+            "claimed": row.time, "recorded_at": utc(row.received_at)}
 
 
 # -- 4. shipments never received -------------------------------------------------------------------------------
 
 
-def _shipments_not_received(run: _Run) -> list[RiskWarning]:
+def _shipments_not_received(run: RuleRun) -> list[RiskWarning]:
     rows = run.session.execute(
         select(Shipment.ref.label("subject"), Shipment.shipper, Shipment.shipment_id, Shipment.receiver,
                Shipment.quantity, Shipment.unit, Shipment.ship_index, Entry.received_at)
@@ -306,147 +239,29 @@ def _shipments_not_received(run: _Run) -> list[RiskWarning]:
                Entry.received_at < run.now - timedelta(days=run.limits.transit_days))
         .order_by(Shipment.ref, Shipment.ship_index))
     warnings = []
-    for ref, group in _by_subject(rows):
+    for ref, group in by_subject(rows):
         shipments = list(group)
         items = [{"entry": row.ship_index, "shipment": f"{row.shipper}/{row.shipment_id}", "from": row.shipper,
                   "to": row.receiver, "quantity": row.quantity, "unit": row.unit,
-                  "shipped_at": _utc(row.received_at)} for row in shipments]
+                  "shipped_at": utc(row.received_at)} for row in shipments]
         oldest = min(row.received_at for row in shipments)
         warnings.append(RiskWarning(
             rule=SHIPMENT_NOT_RECEIVED, subject=ref, batch=ref,
-            enterprises=_codes((row.shipper for row in shipments), (row.receiver for row in shipments)),
+            enterprises=codes((row.shipper for row in shipments), (row.receiver for row in shipments)),
             at=max(row.received_at for row in shipments),
             facts={"shipments": len(shipments), "days": run.limits.transit_days,
                    "oldest": (run.now - oldest).days},
-            evidence=_evidence(run, items, {"shipments": len(shipments)})))
+            evidence=evidence(run, items, {"shipments": len(shipments)})))
     return warnings
 
 
-# -- 5. quantities that do not add up --------------------------------------------------------------------------
-
-
-def _short_receipts(run: _Run) -> list[RiskWarning]:
-    sql = run.sql
-    receipt = aliased(Event)
-    shipped, received = sql.number(Shipment.quantity), sql.number(Shipment.received_quantity)
-    rows = run.session.execute(
-        select(Shipment.ref.label("subject"), Shipment.shipper, Shipment.shipment_id, Shipment.receiver,
-               Shipment.quantity, Shipment.received_quantity, Shipment.unit, Shipment.ship_index,
-               Shipment.receive_index, receipt.summary, Entry.received_at)
-        .join(receipt, receipt.entry_index == Shipment.receive_index)
-        .join(Entry, Entry.index == Shipment.receive_index)
-        .where(Shipment.status == "received",
-               received < shipped * sql.constant(1 - run.limits.short_receipt_tolerance))
-        .order_by(Shipment.ref, Shipment.receive_index))
-    warnings = []
-    for ref, group in _by_subject(rows):
-        receipts = list(group)
-        items = [{"entry": row.receive_index, "ship_entry": row.ship_index,
-                  "shipment": f"{row.shipper}/{row.shipment_id}", "from": row.shipper, "to": row.receiver,
-                  "shipped": row.quantity, "received": row.received_quantity, "unit": row.unit,
-                  "discrepancy": json.loads(row.summary).get("discrepancy"), "received_at": _utc(row.received_at)}
-                 for row in receipts]
-        shipped_total = sum((Decimal(row.quantity) for row in receipts), ZERO)
-        received_total = sum((Decimal(row.received_quantity) for row in receipts), ZERO)
-        figures = {"shipments": len(receipts), "shipped": format_quantity(shipped_total),
-                   "received": format_quantity(received_total), "unit": receipts[0].unit}
-        warnings.append(RiskWarning(
-            rule=SHORT_RECEIPT, subject=ref, batch=ref,
-            enterprises=_codes((row.shipper for row in receipts), (row.receiver for row in receipts)),
-            at=max(row.received_at for row in receipts), facts=dict(figures),
-            evidence=_evidence(run, items, figures)))
-    return warnings
-
-
-def _transform_gains(run: _Run) -> list[RiskWarning]:
-    """Transformations whose outputs in a unit exceed their inputs in that unit. The rules refuse this when every
-    input and output has one unit; with several units nothing converts between them, so it is checked here."""
-    sql = run.sql
-    parent, child = aliased(Batch), aliased(Batch)
-    inputs = (select(Edge.entry_index, Edge.parent, Edge.quantity, parent.unit)
-              .join(parent, parent.ref == Edge.parent).where(Edge.kind == "transform").distinct().subquery())
-    outputs = (select(Edge.entry_index, Edge.child, child.quantity, child.unit)
-               .join(child, child.ref == Edge.child).where(Edge.kind == "transform").distinct().subquery())
-    consumed = (select(inputs.c.entry_index, inputs.c.unit, func.sum(sql.number(inputs.c.quantity)).label("total"))
-                .group_by(inputs.c.entry_index, inputs.c.unit).subquery())
-    made = (select(outputs.c.entry_index, outputs.c.unit, func.sum(sql.number(outputs.c.quantity)).label("total"))
-            .group_by(outputs.c.entry_index, outputs.c.unit).subquery())
-    flagged = run.session.execute(
-        select(made.c.entry_index, made.c.unit)
-        .join(consumed, and_(consumed.c.entry_index == made.c.entry_index, consumed.c.unit == made.c.unit))
-        .where(made.c.total > consumed.c.total * sql.constant(1 + run.limits.transform_tolerance))).all()
-    if not flagged:
-        return []
-    entries = sorted({row.entry_index for row in flagged})
-    edges = run.session.execute(
-        select(Edge.entry_index, Edge.parent, Edge.child, Edge.quantity, parent.unit.label("parent_unit"),
-               child.quantity.label("child_quantity"), child.unit.label("child_unit"), Event.actor,
-               Entry.received_at)
-        .join(parent, parent.ref == Edge.parent).join(child, child.ref == Edge.child)
-        .join(Event, Event.entry_index == Edge.entry_index).join(Entry, Entry.index == Edge.entry_index)
-        .where(Edge.kind == "transform", Edge.entry_index.in_(entries))
-        .order_by(Edge.entry_index, Edge.parent, Edge.child)).all()
-    warnings = []
-    for index, unit in sorted((row.entry_index, row.unit) for row in flagged):
-        rows = [row for row in edges if row.entry_index == index]
-        ins = {row.parent: Decimal(row.quantity) for row in rows if row.parent_unit == unit}
-        outs = {row.child: Decimal(row.child_quantity) for row in rows if row.child_unit == unit}
-        total_in, total_out = sum(ins.values(), ZERO), sum(outs.values(), ZERO)
-        if total_out <= total_in * (1 + run.limits.transform_tolerance):
-            continue  # a rounding artefact of double precision on SQLite
-        items = ([{"role": "input", "batch": ref, "quantity": format_quantity(amount), "unit": unit}
-                  for ref, amount in sorted(ins.items())]
-                 + [{"role": "output", "batch": ref, "quantity": format_quantity(amount), "unit": unit}
-                    for ref, amount in sorted(outs.items())])
-        figures = {"input": format_quantity(total_in), "output": format_quantity(total_out), "unit": unit}
-        subject = min(outs)
-        warnings.append(RiskWarning(
-            rule=TRANSFORM_GAIN, subject=subject, batch=subject, enterprises=(rows[0].actor,),
-            at=rows[0].received_at, facts=dict(figures),
-            evidence={"entries": [index], "figures": figures, "items": items, "items_total": len(items)}))
-    return sorted(warnings, key=lambda warning: warning.subject)
-
-
-def _holdings_mismatches(run: _Run) -> list[RiskWarning]:
-    """Batches whose outstanding quantity differs from what holdings, shipments in transit and pallets account
-    for: the state tables disagree with each other (edited outside the ledger, or a rule's bug)."""
-    sql = run.sql
-    held = (select(Holding.ref, func.sum(sql.number(Holding.quantity)).label("total"))
-            .group_by(Holding.ref).subquery())
-    moving = (select(Shipment.ref, func.sum(sql.number(Shipment.quantity)).label("total"))
-              .where(Shipment.status == "in_transit").group_by(Shipment.ref).subquery())
-    packed = (select(Content.ref, func.sum(sql.number(Content.quantity)).label("total"))
-              .group_by(Content.ref).subquery())
-    zero = sql.constant(ZERO)
-    accounted = (func.coalesce(held.c.total, zero) + func.coalesce(moving.c.total, zero)
-                 + func.coalesce(packed.c.total, zero))
-    rows = run.session.execute(
-        select(Batch.ref, Batch.outstanding, Batch.unit, Batch.creator, Batch.created_index, Batch.last_index,
-               held.c.total.label("held"), moving.c.total.label("moving"), packed.c.total.label("packed"),
-               Entry.received_at)
-        .outerjoin(held, held.c.ref == Batch.ref).outerjoin(moving, moving.c.ref == Batch.ref)
-        .outerjoin(packed, packed.c.ref == Batch.ref).join(Entry, Entry.index == Batch.last_index)
-        .where(Batch.status != "voided",
-               func.abs(sql.number(Batch.outstanding) - accounted) > sql.constant(run.limits.quantity_epsilon))
-        .order_by(Batch.ref))
-    warnings = []
-    for row in rows:
-        parts = [_number(row.held), _number(row.moving), _number(row.packed)]
-        figures = {"outstanding": row.outstanding, "held": format_quantity(parts[0]),
-                   "in_transit": format_quantity(parts[1]), "packed": format_quantity(parts[2]),
-                   "accounted": format_quantity(sum(parts, ZERO)), "unit": row.unit}
-        warnings.append(RiskWarning(
-            rule=HOLDINGS_MISMATCH, subject=row.ref, batch=row.ref, enterprises=(row.creator,),
-            at=row.received_at, facts=dict(figures),
-            evidence={"entries": sorted({row.created_index, row.last_index}), "figures": figures, "items": [],
-                      "items_total": 0}))
-    return warnings
+# -- 5. quantities that do not add up: trace.risk_quantity_rules ------------------------------------------
 
 
 # -- 6. codes looked up from too many places -------------------------------------------------------------------
 
 
-def _codes_from_many_places(run: _Run) -> list[RiskWarning]:
+def _codes_from_many_places(run: RuleRun) -> list[RiskWarning]:
     places = (select(ScanPlace.code, func.count().label("places"), func.min(ScanPlace.first_at).label("first_at"),
                      func.max(ScanPlace.last_at).label("last_at"))
               .group_by(ScanPlace.code).having(func.count() > run.limits.places).subquery())
@@ -458,7 +273,7 @@ def _codes_from_many_places(run: _Run) -> list[RiskWarning]:
         .outerjoin(Scan, Scan.code == places.c.code)
         .order_by(places.c.code, Unit.ref))
     warnings = []
-    for code, group in _by_subject(rows):
+    for code, group in by_subject(rows):
         units = list(group)
         unit = units[0]
         entries = sorted({row.created_index for row in units}
@@ -466,9 +281,9 @@ def _codes_from_many_places(run: _Run) -> list[RiskWarning]:
         items = [{"batch": row.ref, "holder": row.holder, "status": row.status} for row in units]
         warnings.append(RiskWarning(
             rule=CODE_MANY_PLACES, subject=code, batch=unit.ref,
-            enterprises=_codes((row.creator for row in units), (row.holder for row in units)), at=unit.last_at,
+            enterprises=codes((row.creator for row in units), (row.holder for row in units)), at=unit.last_at,
             facts={"places": unit.places, "limit": run.limits.places, "lookups": unit.lookups or 0,
-                   "first_at": _utc(unit.first_at), "last_at": _utc(unit.last_at)},
+                   "first_at": utc(unit.first_at), "last_at": utc(unit.last_at)},
             evidence={"entries": entries, "figures": {"places": unit.places}, "items": items,
                       "items_total": len(items)}))
     return warnings
@@ -477,7 +292,7 @@ def _codes_from_many_places(run: _Run) -> list[RiskWarning]:
 # -- 7. events recorded long after they claim to have happened -------------------------------------------------
 
 
-def _late_records(run: _Run) -> list[RiskWarning]:
+def _late_records(run: RuleRun) -> list[RiskWarning]:
     rows = run.session.execute(
         select(Event.actor.label("subject"), Event.entry_index, Event.type, Event.time, Event.refs, Entry.received_at)
         .join(Entry, Entry.index == Event.entry_index)
@@ -490,27 +305,27 @@ def _late_records(run: _Run) -> list[RiskWarning]:
     warnings = []
     for actor, events in sorted(by_actor.items()):
         items = [{"entry": row.entry_index, "type": row.type, "batch": (json.loads(row.refs) or [None])[0],
-                  "claimed": row.time, "recorded_at": _utc(row.received_at),
+                  "claimed": row.time, "recorded_at": utc(row.received_at),
                   "hours": int((row.received_at - parse_time(row.time)) / timedelta(hours=1))} for row in events]
         longest = max(item["hours"] for item in items)
         warnings.append(RiskWarning(
             rule=LATE_RECORD, subject=actor, batch=None, enterprises=(actor,),
             at=max(row.received_at for row in events),
             facts={"count": len(events), "hours": run.limits.late_hours, "longest": longest},
-            evidence=_evidence(run, items, {"events": len(events), "longest_hours": longest})))
+            evidence=evidence(run, items, {"events": len(events), "longest_hours": longest})))
     return warnings
 
 
-_RULES: dict[str, Callable[[_Run], list[RiskWarning]]] = {
+_RULES: dict[str, Callable[[RuleRun], list[RiskWarning]]] = {
     COMPLAINTS_BATCH: _complaints_by_batch,
     COMPLAINTS_ENTERPRISE: _complaints_by_enterprise,
     COLD_CHAIN: _cold_chain,
     SALE_AFTER_EXPIRY: _sales_after_expiry,
     SALE_AFTER_RECALL: _sales_after_recall,
     SHIPMENT_NOT_RECEIVED: _shipments_not_received,
-    SHORT_RECEIPT: _short_receipts,
-    TRANSFORM_GAIN: _transform_gains,
-    HOLDINGS_MISMATCH: _holdings_mismatches,
+    SHORT_RECEIPT: short_receipts,
+    TRANSFORM_GAIN: transform_gains,
+    HOLDINGS_MISMATCH: holdings_mismatches,
     CODE_MANY_PLACES: _codes_from_many_places,
     LATE_RECORD: _late_records,
 }
@@ -555,41 +370,3 @@ def read_reviews(session: Session) -> dict[tuple[str, str], Review]:
             evidence_sha256=data["evidence_sha256"], entry_index=index,
             officer=None if label is None else officer_of(label), received_at=received_at)
     return reviews
-
-
-# -- helpers ---------------------------------------------------------------------------------------------------
-
-
-def _by_subject(rows: Iterable[Any]) -> Iterable[tuple[str, Iterable[Any]]]:
-    """Rows ordered by their ``subject`` column, grouped by it."""
-    return groupby(rows, key=lambda row: row.subject)
-
-
-def _evidence(run: _Run, items: list[dict[str, Any]], figures: dict[str, Any]) -> dict[str, Any]:
-    """Evidence: the latest :attr:`Thresholds.evidence_limit` items (by entry), the entries they name, the
-    figures, and how many items there are in all."""
-    kept = items[-run.limits.evidence_limit:]
-    entries = sorted({item[name] for item in kept for name in _ENTRY_FIELDS if item.get(name) is not None})
-    return {"entries": entries, "figures": figures, "items": kept, "items_total": len(items)}
-
-
-def _codes(*groups: Iterable[str | None]) -> tuple[str, ...]:
-    """The distinct credit codes (or the registrar's name) of ``groups``, in order of first appearance."""
-    seen: dict[str, None] = {}
-    for group in groups:
-        for code in group:
-            if code:
-                seen.setdefault(code, None)
-    return tuple(seen)
-
-
-def _number(value: Any) -> Decimal:
-    """A summed quantity from the database (a Decimal on PostgreSQL, a float on SQLite) to six decimals."""
-    if value is None:
-        return ZERO
-    amount = value if isinstance(value, Decimal) else Decimal(repr(float(value)))
-    return amount.quantize(_MICRO)
-
-
-def _utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
