@@ -64,13 +64,14 @@ class Officers:
                 try:
                     signer = self._enrol(username, clock)
                 except IntegrityError:  # another process enrolled this officer first: use its key
-                    return self._signer_unlocked_retry(username)
+                    return self._stored_signer(username)
             else:
                 signer = Signer(self._keys.registrar.author, decrypt_private_key(pem, self._passphrase))
             self._signers[username] = signer
             return signer
 
-    def _signer_unlocked_retry(self, username: str) -> Signer:
+    def _stored_signer(self, username: str) -> Signer:
+        """The signer of the key another process stored for ``username`` (called with the lock held)."""
         with self._sessions() as session:
             row = session.get(OfficerKey, username)
             assert row is not None
