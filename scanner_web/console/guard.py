@@ -142,8 +142,9 @@ def private(response: Any, status: int = 200) -> Response:
     return out
 
 
-def page(template: str, status: int = 200, **values: Any) -> Response:
-    """Render a console template as a private page."""
+def page(template: str, status: int = 200, /, **values: Any) -> Response:
+    """Render a console template as a private page answered with HTTP ``status`` (positional only, so a template
+    value may be called ``status`` too)."""
     return private(render_template(template, **values), status)
 
 

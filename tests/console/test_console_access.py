@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -142,3 +143,16 @@ def test_a_statement_signed_by_an_officer_key_proves_offline(harness: LedgerHarn
     assert verified.index == index and verified.leaf.statement.author == "registrar"
     assert [item["leaf"]["statement"]["type"] for item in bundle["entries"]] == [
         "ledger.genesis", "ledger.key.add", "trace.enterprise.register"]
+
+
+def test_every_area_answers_200_to_an_officer_with_every_role(harness: LedgerHarness, client: Any) -> None:
+    from tests.api.support import small_chain
+    small_chain(harness)
+    console_login(client, harness, "zhao.min", "inspector", "registrar", "administrator")
+    home = client.get("/console/").get_data(as_text=True)
+    areas = re.findall(r'<a href="(/console/[a-z-]+/)"><strong>', home)
+    assert len(areas) == 8
+    for path in [*areas, "/console/recalls/?status=closed", "/console/recalls/?status=all"]:
+        for language in ("zh", "en"):
+            response = client.get(path, headers={"Cookie": f"lang={language}"})
+            assert response.status_code == 200, (path, language, response.status_code)
