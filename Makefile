@@ -36,8 +36,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# The benchmark suite (docs/benchmarks.md): 10,000, 100,000 and 1,000,000 entries on SQLite and PostgreSQL, about
+# an hour on 2 cores; for example `make bench BENCH_ARGS="--sizes 10000,100000 --sqlite-only"`.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PY) -m bench.ledger_bench
+	$(PY) -m bench.suite $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache

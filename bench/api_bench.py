@@ -44,7 +44,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -407,11 +407,31 @@ def _single_ok(status: int, data: bytes) -> int:
     return 0 if status == 201 and body.get("error") is None and not body.get("duplicate") else 1
 
 
-def _batch_ok(status: int, data: bytes) -> int:
-    body = json.loads(data)
-    if status != 200:
-        return BATCH
-    return int(BATCH - body["appended"] + body["refused"])
+def _batch_ok(size: int) -> Callable[[int, bytes], int]:
+    """How many statements of a batch of ``size`` a response says were not appended."""
+    def check(status: int, data: bytes) -> int:
+        if status != 200:
+            return size
+        body = json.loads(data)
+        return int(size - body["appended"] + body["refused"])
+    return check
+
+
+def post_batches(server: Server, port: int, batches: list[list[tuple[str, bytes | None]]], size: int,
+                 verify_rate: float) -> dict[str, Any]:
+    """POST every client's batches of ``size`` statements (mode atomic) from one thread per client, all at once;
+    the rate, its ratio to ``verify_rate``, the refusals (checked after the timing), latency and CPU shares."""
+    log(f"batches: {sum(len(lane) for lane in batches)} × {size} from {len(batches)} client threads")
+    with CpuShare(server) as cpu:
+        wall, results = run_clients(port, "POST", batches)
+    refused, examples = _refusals(results, _batch_ok(size))
+    count = sum(len(lane) for lane in batches) * size
+    log(f"batches: {count / wall:.1f} statements/s, refused {refused}")
+    return {"statements": count, "batches": sum(len(lane) for lane in batches), "batch_size": size,
+            "client_threads": len(batches), "mode": "atomic", "seconds": round(wall, 2),
+            "statements_per_s": round(count / wall, 1), "ratio_to_verify_rate": round(count / wall / verify_rate, 4),
+            "refused": refused, "refusal_examples": examples,
+            "latency": latency_figures([t for lane in results for t, _, _ in lane]), "cpu": cpu.figures}
 
 
 def ingest(args: argparse.Namespace, workdir: Path, verify_rate: float) -> dict[str, Any]:
@@ -457,19 +477,8 @@ def ingest(args: argparse.Namespace, workdir: Path, verify_rate: float) -> dict[
                              "cpu": cpu.figures}
         log(f"single: {count / wall:.1f} statements/s, refused {refused}")
 
-        log(f"batches: {per_batch_lane * BATCH_CLIENTS} × {BATCH} from {BATCH_CLIENTS} client threads")
-        with CpuShare(server) as cpu:
-            wall, results = run_clients(args.port, "POST", batches)
-        refused, examples = _refusals(results, _batch_ok)
-        count = per_batch_lane * BATCH_CLIENTS * BATCH
-        figures["batch_1000"] = {"statements": count, "batches": per_batch_lane * BATCH_CLIENTS,
-                                 "client_threads": BATCH_CLIENTS, "mode": "atomic", "seconds": round(wall, 2),
-                                 "statements_per_s": round(count / wall, 1),
-                                 "ratio_to_verify_rate": round(count / wall / verify_rate, 4), "refused": refused,
-                                 "refusal_examples": examples,
-                                 "latency": latency_figures([t for lane in results for t, _, _ in lane]),
-                                 "cpu": cpu.figures}
-        log(f"batches: {count / wall:.1f} statements/s, refused {refused}")
+        figures["batch_1000"] = post_batches(server, args.port, batches, BATCH, verify_rate)
+        count = figures["batch_1000"]["statements"]
         size_after = _tree_size(client)
         expected = per_single * SINGLE_CLIENTS + count
         figures["ledger_entries_after"] = size_after
@@ -536,38 +545,44 @@ def pick_refs(url: str, count: int, largest: int, seed: int
 
 def read_latency(name: str, url: str, origin: str, key_dir: Path, passphrase: str, args: argparse.Namespace,
                  workdir: Path) -> dict[str, Any]:
+    server = Server(f"read-{name}", url, origin, key_dir, passphrase, args.port, workdir)
+    with server.running():
+        return measure_reads(server, name, url, args.read_requests, args.seed)
+
+
+def measure_reads(server: Server, name: str, url: str, requests: int, seed: int) -> dict[str, Any]:
+    """State and provenance latency through the running ``server`` of the ledger at ``url``: ``requests``
+    requests over random lots, and as many over the 20 lots with the most batches upstream."""
     log(f"{name}: picking batches")
-    randoms, largest, sizes = pick_refs(url, args.read_requests, 20, args.seed)
+    randoms, largest, sizes = pick_refs(url, requests, 20, seed)
     log(f"{name}: {sizes['entries']:,} entries, {sizes['trace_batches']:,} batches, {sizes['trace_edges']:,} "
         f"edges; largest upstream graph {largest[0][1] + 1 if largest else 1} batches")
-    server = Server(f"read-{name}", url, origin, key_dir, passphrase, args.port, workdir)
     figures: dict[str, Any] = {"database": name.split("-")[0], "url": url.split("@")[-1], "tables": sizes,
                                "largest_refs": [{"ref": ref, "batches_upstream": above, "longest_chain_hops": hops}
                                                 for ref, above, hops in largest]}
     kinds = [("state", "", randoms), ("provenance", "/provenance", randoms)]
     if largest:
         refs = [ref for ref, _, _ in largest]
-        kinds.append(("provenance_largest", "/provenance", [refs[i % len(refs)] for i in range(args.read_requests)]))
-    with server.running():
-        warm = [("/api/v1/batches/" + ref + suffix, None) for ref in randoms[:20] for suffix in ("", "/provenance")]
-        run_clients(args.port, "GET", [warm])
-        for kind, suffix, refs in kinds:
-            paths = [("/api/v1/batches/" + ref + suffix, None) for ref in refs]
-            with CpuShare(server) as cpu:
-                _, results = run_clients(args.port, "GET", [paths])
-            statuses = [status for _, status, _ in results[0]]
-            bodies = [json.loads(data) for _, _, data in results[0]]
-            item = {**latency_figures([t for t, _, _ in results[0]]), "distinct_batches": len(set(refs)),
-                    "non_200": sum(1 for status in statuses if status != 200),
-                    "response_bytes_p50": int(statistics.median(len(data) for _, _, data in results[0])),
-                    "cpu": cpu.figures}
-            if suffix:
-                nodes = [len(body.get("nodes", ())) for body in bodies]
-                events = [len(body.get("events", ())) for body in bodies]
-                item.update({"nodes_p50": statistics.median(nodes), "nodes_max": max(nodes),
-                             "events_p50": statistics.median(events), "events_max": max(events)})
-            figures[kind] = item
-            log(f"{name} {kind}: p50 {item['p50_ms']} ms, p99 {item['p99_ms']} ms, non-200 {item['non_200']}")
+        kinds.append(("provenance_largest", "/provenance", [refs[i % len(refs)] for i in range(requests)]))
+    warm = [("/api/v1/batches/" + ref + suffix, None) for ref in randoms[:20] for suffix in ("", "/provenance")]
+    run_clients(server.port, "GET", [warm])
+    for kind, suffix, refs in kinds:
+        paths = [("/api/v1/batches/" + ref + suffix, None) for ref in refs]
+        with CpuShare(server) as cpu:
+            _, results = run_clients(server.port, "GET", [paths])
+        statuses = [status for _, status, _ in results[0]]
+        bodies = [json.loads(data) for _, _, data in results[0]]
+        item = {**latency_figures([t for t, _, _ in results[0]]), "distinct_batches": len(set(refs)),
+                "non_200": sum(1 for status in statuses if status != 200),
+                "response_bytes_p50": int(statistics.median(len(data) for _, _, data in results[0])),
+                "cpu": cpu.figures}
+        if suffix:
+            nodes = [len(body.get("nodes", ())) for body in bodies]
+            events = [len(body.get("events", ())) for body in bodies]
+            item.update({"nodes_p50": statistics.median(nodes), "nodes_max": max(nodes),
+                         "events_p50": statistics.median(events), "events_max": max(events)})
+        figures[kind] = item
+        log(f"{name} {kind}: p50 {item['p50_ms']} ms, p99 {item['p99_ms']} ms, non-200 {item['non_200']}")
     figures["server_errors"] = server.errors()
     return figures
 

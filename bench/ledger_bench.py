@@ -597,8 +597,6 @@ def _percentile(ordered: list[float], percent: float) -> float:
 
 def postgres_ledger(admin_url: str, source: Ledger, keys: AuthorityKeys) -> tuple[Ledger | None, dict[str, Any]]:
     """Create the scratch database and copy the SQLite ledger into it row for row."""
-    import psycopg
-
     try:
         admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as connection:
@@ -610,14 +608,40 @@ def postgres_ledger(admin_url: str, source: Ledger, keys: AuthorityKeys) -> tupl
         log(f"postgresql: skipped ({exc.__class__.__name__}: {exc})")
         return None, {"skipped": f"{exc.__class__.__name__}: {exc}"}
     url = admin_url.rsplit("/", 1)[0] + "/" + PG_DATABASE
+    copied = copy_sqlite_to_postgres(Path(source.url.removeprefix("sqlite:///")), url)
+    engine = make_engine(url)
+    ledger = Ledger("postgresql", url, engine, make_session_factory(engine), source.config)
+    return ledger, {"server_version": version, **copied}
+
+
+def copy_sqlite_to_postgres(source_path: Path, url: str) -> dict[str, Any]:
+    """Migrate the empty PostgreSQL database ``url`` and copy every table of the SQLite database at
+    ``source_path`` into it row for row (COPY, in foreign-key order), then set each serial column's sequence past
+    the copied rows and ``VACUUM ANALYZE``. Raises if the SQLite file holds a table the models do not know."""
+    import psycopg
+
+    import trace.access_models  # noqa: F401  (registers every table, as migrations/env.py does)
+    import trace.audits  # noqa: F401
+    import trace.complaint_models  # noqa: F401
+    import trace.models  # noqa: F401
+    import trace.officers  # noqa: F401
+    import trace.recall_notices  # noqa: F401
+    import trace.scans  # noqa: F401
+
     upgrade_database(url)
     log("postgresql: copying the SQLite ledger (COPY, table by table)")
     started = time.perf_counter()
     rows_copied: dict[str, int] = {}
-    source_path = source.url.removeprefix("sqlite:///")
     with sqlite3.connect(source_path) as lite, psycopg.connect(url.replace("+psycopg", "")) as pg:
+        present = {name for (name,) in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                   if not name.startswith("sqlite_") and name != "alembic_version"}
+        unknown = present - set(Base.metadata.tables)
+        if unknown:
+            raise RuntimeError(f"tables without a model, not copied: {sorted(unknown)}")
         pg.execute("SET TIME ZONE 'UTC'")
         for table in Base.metadata.sorted_tables:
+            if table.name not in present:
+                continue
             columns = [column.name for column in table.columns]
             names = ", ".join(f'"{name}"' for name in columns)
             count = 0
@@ -626,14 +650,17 @@ def postgres_ledger(admin_url: str, source: Ledger, keys: AuthorityKeys) -> tupl
                     copy.write_row(row)
                     count += 1
             rows_copied[table.name] = count
+        serials = pg.execute("SELECT table_name, column_name FROM information_schema.columns "
+                             "WHERE table_schema = 'public' AND column_default LIKE 'nextval(%'").fetchall()
+        for table_name, column in serials:
+            pg.execute(f"SELECT setval(pg_get_serial_sequence('{table_name}', '{column}'), "
+                       f"COALESCE(MAX({column}), 0) + 1, false) FROM {table_name}")
         pg.commit()
         pg.autocommit = True
         pg.execute("VACUUM ANALYZE")
     seconds = time.perf_counter() - started
     log(f"postgresql: copied {sum(rows_copied.values()):,} rows in {seconds:.1f} s")
-    engine = make_engine(url)
-    ledger = Ledger("postgresql", url, engine, make_session_factory(engine), source.config)
-    return ledger, {"server_version": version, "copy_seconds": round(seconds, 1), "rows_copied": rows_copied}
+    return {"copy_seconds": round(seconds, 1), "rows_copied": rows_copied}
 
 
 def drop_postgres(admin_url: str) -> None:
@@ -701,10 +728,10 @@ def _check_proof(ledger: Ledger, kind: str, at: int, size: int, proof: list[byte
 # ------------------------------------------------------------------------------------------ verification
 
 
-def export_ledger(ledger: Ledger, path: Path) -> dict[str, Any]:
+def export_ledger(ledger: Ledger, path: Path, origin: str = ORIGIN) -> dict[str, Any]:
     start = time.perf_counter()
     with ledger.read_session() as session, path.open("wb") as out:
-        size = write_export(session, out, origin=ORIGIN)
+        size = write_export(session, out, origin=origin)
     seconds = time.perf_counter() - start
     return {"entries": size, "bytes": path.stat().st_size, "seconds": round(seconds, 2),
             "entries_per_s": round(size / seconds)}
@@ -738,10 +765,11 @@ print(json.dumps({"returncode": done.returncode, "stdout": done.stdout, "stderr"
 """
 
 
-def verify_subprocess(path: Path, key_file: Path, entries: int) -> dict[str, Any]:
-    """Peak RSS of ``python -m trace verify`` measured by a wrapper whose only child is that process."""
+def verify_subprocess(path: Path, key_file: Path, entries: int, *, custody: bool = False) -> dict[str, Any]:
+    """Peak RSS of ``python -m trace verify`` measured by a wrapper whose only child is that process; with
+    ``custody`` the verifier also replays the traceability events (the command's default)."""
     command = [sys.executable, "-m", "trace", "verify", str(path), "--operator-key", str(key_file), "--quiet",
-               "--threads", "2", "--no-custody"]
+               "--threads", "2", *([] if custody else ["--no-custody"])]
     env = {**os.environ, "TRACE_LOG_FORMAT": "text"}
     done = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, *command], cwd=ROOT, env=env, capture_output=True,
                           text=True, check=True)

@@ -86,9 +86,10 @@ def settings_for(url: str) -> Settings:
 
 
 def run_generate(url: str, entries: int, *, workers: int | None = None, stock_policy: bool = False,
-                 seed: int = 1) -> dict[str, Any]:
-    """Initialise the (empty) database at ``url`` and generate ``entries`` entries into it; the figures."""
-    settings = settings_for(url)
+                 seed: int = 1, settings: Settings | None = None) -> dict[str, Any]:
+    """Initialise the (empty) database at ``url`` and generate ``entries`` entries into it; the figures.
+    ``settings`` (default: :func:`settings_for` ``url``) names the keys and the origin."""
+    settings = settings or settings_for(url)
     keys, created = initialise(settings, lambda: datetime.now(UTC))
     assert created, f"{url} was not empty"
     engine, sessions = open_database(settings)

@@ -155,7 +155,7 @@ class Event(Base):
 
     entry_index: Mapped[int] = mapped_column(BigInteger, ForeignKey("ledger_entries.entry_index"),
                                              primary_key=True, autoincrement=False)
-    type: Mapped[str] = mapped_column(String(40))
+    type: Mapped[str] = mapped_column(String(40), index=True)  # the console reads authority statements by type
     actor: Mapped[str] = mapped_column(String(64), index=True)
     time: Mapped[str] = mapped_column(String(40))
     location: Mapped[str | None] = mapped_column(String(32))
