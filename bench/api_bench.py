@@ -557,7 +557,7 @@ def measure_reads(server: Server, name: str, url: str, requests: int, seed: int)
     randoms, largest, sizes = pick_refs(url, requests, 20, seed)
     log(f"{name}: {sizes['entries']:,} entries, {sizes['trace_batches']:,} batches, {sizes['trace_edges']:,} "
         f"edges; largest upstream graph {largest[0][1] + 1 if largest else 1} batches")
-    figures: dict[str, Any] = {"database": name.split("-")[0], "url": url.split("@")[-1], "tables": sizes,
+    figures: dict[str, Any] = {"database": name.split("-")[0], "url": url.rsplit("/", 1)[-1], "tables": sizes,
                                "largest_refs": [{"ref": ref, "batches_upstream": above, "longest_chain_hops": hops}
                                                 for ref, above, hops in largest]}
     kinds = [("state", "", randoms), ("provenance", "/provenance", randoms)]
