@@ -20,12 +20,10 @@ a fresh read session; the figures (median, p95, max in ms) go to
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -34,7 +32,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import DEFAULT_PG_ADMIN, analyze, log, machine, scratch_postgres
+from bench.common import analyze, database_arguments, log, machine, run_each_database, write_results
 from ledger import Signer, initialise_ledger
 from ledger.db import make_engine, make_session_factory
 from ledger.keys import encode_public_key
@@ -209,21 +207,11 @@ def run_database(name: str, url: str, workdir: Path, repeat: int) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sqlite", action="store_true", help="SQLite only")
-    parser.add_argument("--postgres-admin", default=DEFAULT_PG_ADMIN)
-    parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args(argv)
+    args = database_arguments(__doc__, repeat=20).parse_args(argv)
     results: dict[str, Any] = {**machine(), "target_ms": TARGET_MS}
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir)
-        results["sqlite"] = run_database("sqlite", f"sqlite:///{path / 'provenance.db'}", path / "sqlite",
-                                         args.repeat)
-        if not args.sqlite:
-            with scratch_postgres(args.postgres_admin, PG_DATABASE) as url:
-                results["postgresql"] = run_database("postgresql", url, path / "pg", args.repeat)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results.update(run_each_database(lambda name, url, workdir: run_database(name, url, workdir, args.repeat), args,
+                                     sqlite_file="provenance.db", pg_database=PG_DATABASE))
+    write_results(RESULTS, results)
     print(json.dumps({db: {k: v["median_ms"] for k, v in figures.items() if isinstance(v, dict)}
                       for db, figures in results.items() if db in ("sqlite", "postgresql")}, indent=2))
     return 0

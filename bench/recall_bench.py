@@ -18,11 +18,9 @@ Each query runs ``--repeat`` times on a fresh session; figures (median, p95, max
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import DEFAULT_PG_ADMIN, analyze, log, machine, scratch_postgres
+from bench.common import analyze, database_arguments, log, machine, run_each_database, write_results
 from bench.provenance_bench import Builder, _code, measure
 from ledger import Signer
 from ledger.db import make_engine, make_session_factory
@@ -122,20 +120,11 @@ def run_database(name: str, url: str, workdir: Path, repeat: int) -> dict[str, A
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sqlite", action="store_true", help="SQLite only")
-    parser.add_argument("--postgres-admin", default=DEFAULT_PG_ADMIN)
-    parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args(argv)
+    args = database_arguments(__doc__, repeat=20).parse_args(argv)
     results: dict[str, Any] = {**machine()}
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir)
-        results["sqlite"] = run_database("sqlite", f"sqlite:///{path / 'recalls.db'}", path / "sqlite", args.repeat)
-        if not args.sqlite:
-            with scratch_postgres(args.postgres_admin, PG_DATABASE) as url:
-                results["postgresql"] = run_database("postgresql", url, path / "pg", args.repeat)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results.update(run_each_database(lambda name, url, workdir: run_database(name, url, workdir, args.repeat), args,
+                                     sqlite_file="recalls.db", pg_database=PG_DATABASE))
+    write_results(RESULTS, results)
     print(json.dumps({db: {key: value["median_ms"] if isinstance(value, dict) else value
                            for key, value in figures.items()}
                       for db, figures in results.items() if db in ("sqlite", "postgresql")}, indent=2))

@@ -18,12 +18,10 @@ the last entry (so shipments left in transit count). Figures go to ``bench/resul
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -33,7 +31,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import DEFAULT_PG_ADMIN, analyze, log, machine, scratch_postgres
+from bench.common import analyze, database_arguments, log, machine, run_each_database, write_results
 from ledger import initialise_ledger
 from ledger.db import make_engine, make_session_factory
 from ledger.models import Entry
@@ -137,22 +135,14 @@ def run_database(name: str, url: str, workdir: Path, entries: int, repeat: int) 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sqlite", action="store_true", help="SQLite only")
-    parser.add_argument("--postgres-admin", default=DEFAULT_PG_ADMIN)
+    parser = database_arguments(__doc__, repeat=10)
     parser.add_argument("--entries", type=int, default=10_000, help="synthetic entries (default 10,000)")
-    parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args(argv)
     results: dict[str, Any] = {**machine()}
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir)
-        results["sqlite"] = run_database("sqlite", f"sqlite:///{path / 'risks.db'}", path / "sqlite", args.entries,
-                                         args.repeat)
-        if not args.sqlite:
-            with scratch_postgres(args.postgres_admin, PG_DATABASE) as url:
-                results["postgresql"] = run_database("postgresql", url, path / "pg", args.entries, args.repeat)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    results.update(run_each_database(
+        lambda name, url, workdir: run_database(name, url, workdir, args.entries, args.repeat), args,
+        sqlite_file="risks.db", pg_database=PG_DATABASE))
+    write_results(RESULTS, results)
     print(json.dumps({db: figures["all_rules"] for db, figures in results.items()
                       if db in ("sqlite", "postgresql")}, indent=2))
     return 0

@@ -13,13 +13,11 @@ as CSV. The figures (median seconds, rows per second) go to ``bench/results/spre
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -28,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bench.common import DEFAULT_PG_ADMIN, analyze, log, machine, scratch_postgres
+from bench.common import analyze, database_arguments, log, machine, run_each_database, write_results
 from ledger import Signer, initialise_ledger
 from ledger.db import make_engine, make_session_factory
 from ledger.keys import encode_public_key
@@ -213,23 +211,15 @@ def run_database(name: str, url: str, workdir: Path, lots: int, repeat: int) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sqlite", action="store_true", help="SQLite only")
-    parser.add_argument("--postgres-admin", default=DEFAULT_PG_ADMIN)
+    parser = database_arguments(__doc__, repeat=5)
     parser.add_argument("--lots", type=int, default=1000, help="lots of the product (about 6.2 events each)")
-    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     results: dict[str, Any] = {**machine(), "lots": args.lots,
                                "period_days": 366, "today": date.today().isoformat()}
-    with tempfile.TemporaryDirectory() as workdir:
-        path = Path(workdir)
-        results["sqlite"] = run_database("sqlite", f"sqlite:///{path / 'spreadsheet.db'}", path / "sqlite",
-                                         args.lots, args.repeat)
-        if not args.sqlite:
-            with scratch_postgres(args.postgres_admin, PG_DATABASE) as url:
-                results["postgresql"] = run_database("postgresql", url, path / "pg", args.lots, args.repeat)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    results.update(run_each_database(
+        lambda name, url, workdir: run_database(name, url, workdir, args.lots, args.repeat), args,
+        sqlite_file="spreadsheet.db", pg_database=PG_DATABASE))
+    write_results(RESULTS, results)
     print(json.dumps({db: {key: value["rows_per_s"] for key, value in figures.items() if isinstance(value, dict)}
                       for db, figures in results.items() if db in ("sqlite", "postgresql")}, indent=2))
     return 0

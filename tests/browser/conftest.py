@@ -86,10 +86,10 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def phone(chromium: Any) -> Iterator[Any]:
-    """A page in a fresh phone-sized browser context (no cookies, no storage)."""
-    context = chromium.new_context(**PHONE, locale="zh-CN")
+def _fresh_page(chromium: Any, screen: dict[str, Any]) -> Iterator[Any]:
+    """A page in a fresh browser context (no cookies, no storage) with ``screen``'s options, Chinese first,
+    collecting its script errors in ``page.js_errors``."""
+    context = chromium.new_context(**screen, locale="zh-CN")
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
@@ -97,6 +97,12 @@ def phone(chromium: Any) -> Iterator[Any]:
     page.js_errors = errors
     yield page
     context.close()
+
+
+@pytest.fixture
+def phone(chromium: Any) -> Iterator[Any]:
+    """A page in a fresh phone-sized browser context (no cookies, no storage)."""
+    yield from _fresh_page(chromium, PHONE)
 
 
 @pytest.fixture
@@ -113,14 +119,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 @pytest.fixture
 def desk(chromium: Any) -> Iterator[Any]:
     """A page in a fresh desktop-sized browser context (no cookies), with ``page.js_errors``."""
-    context = chromium.new_context(**DESKTOP, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.js_errors = errors
-    yield page
-    context.close()
+    yield from _fresh_page(chromium, DESKTOP)
 
 
 def console_browser_login(page: Any, live_server: str, harness: LedgerHarness, username: str, *roles: str,
