@@ -11,7 +11,6 @@ Pages that show a recall first bring its notices up to date from the ledger, in 
 from __future__ import annotations
 
 import logging
-import re
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +21,6 @@ from sqlalchemy.orm import Session
 from api.context import app_context, read_session, write_session
 from ledger import AppendResult, LedgerError
 from trace.context import MARKET_TIME, lot_ref, sscc_ref
-from trace.identifiers import IdentifierError, parse_digital_link
 from trace.quality import RECALL
 from trace.quantities import format_quantity
 from trace.recall_notices import notice_counts, notify_parties, refresh_open_recalls, refresh_recall
@@ -39,7 +37,6 @@ blueprint = Blueprint("console_recalls", __name__, url_prefix="/console/recalls"
 ROLES = ("inspector", "registrar")
 LEVELS = ("1", "2", "3")
 MAX_REASON = 500
-_LEDGER_REF = re.compile(r"(01|00)/\S+")
 _STATUSES = ("open", "closed", "all")
 
 
@@ -178,18 +175,11 @@ def resolve_batch(text: str) -> str:
     if not value:
         raise BatchCodeError(_("Enter the batch: its ledger reference, its GS1 Digital Link or its element string."))
     try:
-        if value.lower().startswith("https://") or _LEDGER_REF.fullmatch(value):
-            link = parse_digital_link(value if value.lower().startswith("https://") else f"https://localhost/{value}")
-            if link.key_ai == "00":
-                return sscc_ref(link.key)
-            if link.key_ai == "01" and link.lot is not None:
-                return lot_ref(link.key, link.lot)
-            raise BatchCodeError(_("%(code)s names a product or a place, not a batch: give the lot (AI 10) or the "
-                                   "SSCC.", code=value[:80]))
-        code = read_code(value)
-    except IdentifierError as exc:
-        raise BatchCodeError(_("Not a batch code: %(reason)s", reason=exc.message)) from None
+        code = read_code(value)  # a ledger reference is a Digital Link's path
     except CodeError as exc:
+        if exc.reason in ("gtin_only", "location"):
+            raise BatchCodeError(_("%(code)s names a product or a place, not a batch: give the lot (AI 10) or the "
+                                   "SSCC.", code=value[:80])) from None
         raise BatchCodeError(_("Not a batch code: %(reason)s", reason=exc.message)) from None
     if code.kind == "sscc" and code.sscc is not None:
         return sscc_ref(code.sscc)
