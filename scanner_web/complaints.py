@@ -44,6 +44,8 @@ from trace.complaints import (
 from trace.models import Batch
 from trace.queries import NotFound
 
+from .private import private
+
 logger = logging.getLogger(__name__)
 
 blueprint = Blueprint("complaints", __name__, template_folder="templates")
@@ -53,14 +55,6 @@ _FORM_OVERHEAD = 1024 * 1024
 MAX_UPLOAD = MAX_PHOTOS * MAX_PHOTO_BYTES + _FORM_OVERHEAD
 #: A complaint may take a while to write on a phone: the form's token stays valid for a day.
 CSRF_TIME_LIMIT = 24 * 3600
-_PRIVATE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
-                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-}
 
 
 def category_labels() -> dict[str, str]:
@@ -73,13 +67,6 @@ def category_labels() -> dict[str, str]:
 def status_labels() -> dict[str, str]:
     return {"received": _("Awaiting handling"), "investigating": _("Under investigation"),
             "referred": _("Referred to another authority"), "resolved": _("Resolved")}
-
-
-def _private(response: Any, status: int = 200) -> Response:
-    """``response`` (a rendered page or a Response) with the private pages' headers."""
-    out = response if isinstance(response, Response) else Response(response, status=status, mimetype="text/html")
-    out.headers.update(_PRIVATE_HEADERS)
-    return out
 
 
 def _batch_or_404(ref: str | None) -> Batch:
@@ -96,7 +83,7 @@ def _render_form(batch: Batch, values: dict[str, str], errors: dict[str, str], s
                            photos_dropped=photos_dropped, max_photos=MAX_PHOTOS,
                            max_photo_mb=MAX_PHOTO_BYTES // (1024 * 1024), max_description=MAX_DESCRIPTION,
                            max_contact=MAX_CONTACT, max_megapixels=MAX_PHOTO_PIXELS // 1_000_000)
-    return _private(page, status)
+    return private(page, status)
 
 
 @blueprint.get("/complaints/new")
@@ -193,7 +180,7 @@ def find_complaint() -> Any:
             return redirect(url_for("complaints.follow", ticket=ticket, key=key), 303)
         error = _("Enter the ticket number (TS-…) and the key you were given when you filed the complaint.")
     page = render_template("complaint_find.html", ticket=ticket_text[:40], error=error)
-    return _private(page, 400 if error else 200)
+    return private(page, 400 if error else 200)
 
 
 def _opened(ticket: str) -> Complaint:
@@ -212,7 +199,7 @@ def follow(ticket: str) -> Any:
     settings = app_context().settings
     follow_url = settings.public_base_url + url_for("complaints.follow", ticket=complaint.ticket, key=key)
     just_filed = "filed" in get_flashed_messages(category_filter=["complaint"])
-    return _private(render_template(
+    return private(render_template(
         "complaint_follow.html", page=page, complaint=complaint, key=key, follow_url=follow_url,
         just_filed=just_filed, categories=category_labels(), statuses=status_labels(),
         contact=_masked(complaint.contact), domain=COMMITMENT_DOMAIN.rstrip(b"\x00").decode("ascii")))
@@ -224,7 +211,7 @@ def commitment_json(ticket: str) -> Any:
     record = anchored_record(read_session(), _opened(ticket))
     response = Response(canonicalize(record), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="{ticket}.json"'
-    return _private(response)
+    return private(response)
 
 
 @blueprint.get("/complaints/<ticket>/photos/<int:position>")
@@ -233,7 +220,7 @@ def photo(ticket: str, position: int) -> Any:
     row = complaint_photo(read_session(), complaint, position)
     response = Response(row.data, mimetype=row.content_type)
     response.headers["Content-Disposition"] = f'inline; filename="{complaint.ticket}-{position + 1}.jpg"'
-    return _private(response)
+    return private(response)
 
 
 def _masked(contact: str | None) -> str | None:

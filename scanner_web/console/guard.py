@@ -25,17 +25,18 @@ from ledger import AppendResult
 from trace.access import AccessError, authenticate_bearer
 from trace.access_models import Account
 
+from ..private import PRIVATE_HEADERS
+from ..private import private as private_page
+
 logger = logging.getLogger(__name__)
 
 #: Inspectors investigate (audits, recalls, complaints, spot checks, risks); the registrar keeps the register
 #: and the credit lists; administrators manage accounts. Reading is open to every role unless a view says so.
 ROLES = ("inspector", "registrar", "administrator")
 SESSION_KEY = "console_login"
-PRIVATE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-    "X-Content-Type-Options": "nosniff",
+#: The private pages' headers, not framable by old browsers either, and images may be inline data (charts).
+CONSOLE_HEADERS = {
+    **PRIVATE_HEADERS,
     "X-Frame-Options": "DENY",
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -137,9 +138,7 @@ def act(type: str, body: dict[str, Any], *,
 
 def private(response: Any, status: int = 200) -> Response:
     """``response`` (a rendered page or a Response) with the console's private headers."""
-    out = response if isinstance(response, Response) else Response(response, status=status, mimetype="text/html")
-    out.headers.update(PRIVATE_HEADERS)
-    return out
+    return private_page(response, status, CONSOLE_HEADERS)
 
 
 def page(template: str, status: int = 200, /, **values: Any) -> Response:
