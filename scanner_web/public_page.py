@@ -47,11 +47,15 @@ def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
 
 
 def local_time(moment: str) -> str:
-    """An ISO 8601 time with offset as ``YYYY-MM-DD HH:MM`` in China time (what the statement said if unparsable)."""
+    """An ISO 8601 time with offset as ``YYYY-MM-DD HH:MM`` in China time (as written when it does not parse or has
+    no offset)."""
     try:
-        return datetime.fromisoformat(moment).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+        parsed = datetime.fromisoformat(moment)
     except ValueError:
         return moment
+    if parsed.tzinfo is None:
+        return moment
+    return parsed.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 def local_date(moment: datetime) -> str:

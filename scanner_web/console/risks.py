@@ -49,6 +49,7 @@ from trace.risks import (
 )
 
 from ..i18n import current_language
+from ..public_page import local_time
 from .guard import act, current_officer, officer_required, page
 
 logger = logging.getLogger(__name__)
@@ -353,14 +354,3 @@ def entry_link(index: int) -> str:
 def batch_link(ref: str) -> str:
     """The batch's public page, served by the resolver at its Digital Link path."""
     return "/" + ref
-
-
-def local_time(moment: str) -> str:
-    """An ISO 8601 time as ``YYYY-MM-DD HH:MM`` in China time (as written when it does not parse)."""
-    try:
-        parsed = datetime.fromisoformat(moment)
-    except ValueError:
-        return moment
-    if parsed.tzinfo is None:
-        return moment
-    return parsed.astimezone(MARKET_TIME).strftime("%Y-%m-%d %H:%M")
