@@ -101,6 +101,22 @@ def apply_event(book: Book, statement: Statement, index: int, received: datetime
     book.commit()
 
 
+def touched_refs(book: Book, statement: Statement, index: int, received: datetime, *, registrar: str) -> set[str]:
+    """The batch references ``statement`` touches, that is the keys its ``links`` must have, found by applying it
+    on trial whatever links it carries. Raises the domain error it would be refused with; the book is unchanged."""
+    handler = _correct if statement.type == CORRECT else HANDLERS.get(statement.type)
+    if handler is None:
+        raise StatementError(f"statement type {statement.type} is not a traceability event",
+                             code="statement.unknown_type")
+    book.begin()
+    try:
+        ctx = Context(book, statement, index, received, registrar)
+        handler(ctx)
+        return set(ctx.touched)
+    finally:
+        book.rollback()
+
+
 def _correct(ctx: Context) -> None:
     """Declare an earlier custody event erroneous (CBV error declaration) and restore the state it changed.
 
