@@ -21,12 +21,17 @@ from . import (
     access_views,
     batch_views,
     complaint_views,
+    csv_import_views,
+    document_views,
+    draft_views,
     enterprise_views,
     entries_views,
+    epcis_views,
     errors,
     events_views,
     ledger_views,
     recall_views,
+    workspace_views,
 )
 from .bodies import MAX_BATCH_BODY
 from .context import AppContext, close_session
@@ -61,7 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     init_limits(app, settings)
     for module in (ledger_views, entries_views, events_views, enterprise_views, access_views, batch_views,
-                   complaint_views, recall_views):
+                   complaint_views, recall_views, draft_views, workspace_views, document_views, epcis_views,
+                   csv_import_views):
         app.register_blueprint(module.blueprint, url_prefix="/api/v1")
     from .openapi import blueprint as openapi_blueprint
     app.register_blueprint(openapi_blueprint, url_prefix="/api/v1")

@@ -8,6 +8,7 @@ from flask import Flask
 from . import channels, complaints, credit_lists, label_views, resolver, sms, spot_checks_public, views
 from .console import init_console
 from .i18n import init_i18n
+from .workspace import init_workspace
 
 
 def init_web(app: Flask) -> None:
@@ -16,6 +17,7 @@ def init_web(app: Flask) -> None:
     for module in (views, resolver, label_views, channels, sms, complaints, credit_lists, spot_checks_public):
         app.register_blueprint(module.blueprint)
     init_console(app)
+    init_workspace(app)
 
 
 __all__ = ["init_web"]
