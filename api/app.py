@@ -26,6 +26,7 @@ from . import (
     draft_views,
     enterprise_views,
     entries_views,
+    epcis_capture_views,
     epcis_views,
     errors,
     events_views,
@@ -67,7 +68,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_limits(app, settings)
     for module in (ledger_views, entries_views, events_views, enterprise_views, access_views, batch_views,
                    complaint_views, recall_views, draft_views, workspace_views, document_views, epcis_views,
-                   csv_import_views):
+                   epcis_capture_views, csv_import_views):
         app.register_blueprint(module.blueprint, url_prefix="/api/v1")
     from .openapi import blueprint as openapi_blueprint
     app.register_blueprint(openapi_blueprint, url_prefix="/api/v1")

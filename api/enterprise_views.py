@@ -53,6 +53,10 @@ def list_enterprises() -> Any:
         - name: role
           in: query
           schema: {type: string, enum: [producer, processor, wholesaler, retailer, caterer, logistics]}
+        - name: q
+          in: query
+          description: name contains it (any case), or credit code starts with it
+          schema: {type: string, minLength: 1, maxLength: 50}
         - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000, default: 100}}
         - {name: cursor, in: query, schema: {type: string}}
       responses:
@@ -62,7 +66,7 @@ def list_enterprises() -> Any:
     after, limit = cursor_arg(str), limit_arg()
     rows = queries.list_enterprises(read_session(), after=after[0] if after else None, limit=limit,
                                     status=text_arg("status", choices=STATUSES), region=text_arg("region", 6),
-                                    role=text_arg("role", choices=ROLES))
+                                    role=text_arg("role", choices=ROLES), q=text_arg("q", 50))
     return jsonify(EnterprisePageSchema().dump({"enterprises": rows,
                                                 "next_cursor": page_cursor(rows, "credit_code", limit)}))
 

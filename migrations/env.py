@@ -14,10 +14,12 @@ import ledger.models  # noqa: E402,F401  (registers the ledger tables)
 import trace.access_models  # noqa: E402,F401  (registers the access tables)
 import trace.audits  # noqa: E402,F401  (registers the integrity audit tables)
 import trace.complaint_models  # noqa: E402,F401  (registers the complaint tables)
+import trace.epcis_job_models  # noqa: E402,F401  (registers the EPCIS capture jobs)
 import trace.models  # noqa: E402,F401  (registers the traceability tables)
 import trace.officers  # noqa: E402,F401  (registers the officers' keys)
 import trace.recall_notices  # noqa: E402,F401  (registers the recall notices)
 import trace.scans  # noqa: E402,F401  (registers the look-up counts)
+import trace.workspace_models  # noqa: E402,F401  (registers the workspace tables)
 from ledger.db import Base, make_engine  # noqa: E402
 
 target_metadata = Base.metadata

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import trace.access_models  # noqa: F401  (registers the access tables for reset_postgres)
 import trace.complaint_models  # noqa: F401  (registers the complaint tables for reset_postgres)
+import trace.epcis_job_models  # noqa: F401  (registers the EPCIS capture jobs for reset_postgres)
 import trace.models  # noqa: F401  (registers the traceability tables for reset_postgres)
 import trace.scans  # noqa: F401  (registers the look-up counts for reset_postgres)
 from ledger import AppendResult, DomainPolicy, LedgerConfig, Signer, initialise_ledger, verifier_key

@@ -9,10 +9,12 @@ import ledger.models  # noqa: F401  (registers the tables)
 import trace.access_models  # noqa: F401
 import trace.audits  # noqa: F401
 import trace.complaint_models  # noqa: F401
+import trace.epcis_job_models  # noqa: F401
 import trace.models  # noqa: F401
 import trace.officers  # noqa: F401
 import trace.recall_notices  # noqa: F401
 import trace.scans  # noqa: F401
+import trace.workspace_models  # noqa: F401
 from ledger.db import Base, make_engine
 
 

@@ -70,12 +70,20 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_load_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from .demo import DEMO_ACCOUNTS, DEMO_PASSWORD, demo_enterprises, demo_pages, load_demo
+    from .demo import (
+        DEMO_ACCOUNTS,
+        DEMO_PASSWORD,
+        add_demo_workspace_invites,
+        demo_enterprises,
+        demo_pages,
+        load_demo,
+    )
     keys = load_authority_keys(settings)
     engine = make_engine(settings.database_url)
     try:
         appended = load_demo(make_session_factory(engine), config=ledger_config(settings, keys),
                              registrar=keys.registrar, clock=_now)
+        invites = add_demo_workspace_invites(make_session_factory(engine), clock=_now)
     finally:
         engine.dispose()
     print(f"demo data: {appended} statements appended ({len(demo_enterprises())} demo enterprises)")
@@ -86,6 +94,26 @@ def cmd_load_demo(settings: Settings, args: argparse.Namespace) -> int:
     for page in demo_pages():
         path = page.uri(host).removeprefix(f"https://{host}")
         print(f"  {page.title_en}\n    {scheme}://{host}{path}\n    {scheme}://{host}/labels{path}.png")
+    print("workspace administrator invites (open on a phone within 72 hours; each link works once):")
+    for enterprise, secret in invites:
+        print(f"  {enterprise.name_en}\n    {settings.public_base_url}/workspace/join#invite={secret}")
+    return EXIT_OK
+
+
+def cmd_workspace_invite(settings: Settings, args: argparse.Namespace) -> int:
+    from .workspace import create_invite
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            secret, row = create_invite(session, credit_code=args.credit_code, staff=args.staff, role=args.role,
+                                        hours=args.hours, created_by="registrar:cli", by_registrar=True,
+                                        officer=None, now=_now())
+            session.commit()
+    finally:
+        engine.dispose()
+    print(f"invite {row.invite_id} for {row.staff} ({row.role}) of {row.credit_code}, approved at enrolment, "
+          f"valid until {row.expires_at.isoformat(timespec='minutes')}; the link works once:")
+    print(f"{settings.public_base_url}/workspace/join#invite={secret}")
     return EXIT_OK
 
 
@@ -453,6 +481,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "key file")
     redraw.add_argument("--database", help="database URL (default: TRACE_DATABASE_URL)")
     redraw.add_argument("--export", help="re-run from this export file (written by `export`) instead of a database")
+    invite = command("workspace-invite", cmd_workspace_invite, "Invite a person to enrol a phone in the "
+                     "enterprise workspace as the registrar: prints a one-time join link (TRACE_PUBLIC_BASE_URL "
+                     "/workspace/join#invite=…); the phone's key is registered as soon as it enrols.")
+    invite.add_argument("credit_code", metavar="CREDIT_CODE", help="the registered enterprise")
+    invite.add_argument("--staff", required=True, help="the person's name (1-100 characters), shown in the key's "
+                        "label")
+    invite.add_argument("--role", choices=["staff", "admin"], default="staff",
+                        help="admin may invite and approve the enterprise's staff (default: staff)")
+    invite.add_argument("--hours", type=int, default=72, help="hours the link stays valid, 1-720 (default 72)")
     from .client.cli import add_client_command
     add_client_command(commands)
     from .synth_cli import add_synth_command

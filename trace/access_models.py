@@ -55,7 +55,7 @@ class KeyRequest(Base):
     credit_code: Mapped[str] = mapped_column(String(18), index=True)
     public_key: Mapped[str] = mapped_column(String(44))
     key_id: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(200))  # a workspace device label is up to 179 characters
     status: Mapped[str] = mapped_column(String(10), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

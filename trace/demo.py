@@ -55,6 +55,7 @@ from .ledger_service import append
 from .models import Batch, Enterprise, Product
 from .policy import TracePolicy
 from .settings import ROOT
+from .workspace import DEFAULT_INVITE_HOURS, create_invite
 
 DEMO_ENTERPRISES = ROOT / "fixtures" / "demo_enterprises.json"
 DEMO_PRODUCTS = ROOT / "fixtures" / "demo_products.json"
@@ -180,6 +181,29 @@ def load_demo(sessions: sessionmaker[Session], *, config: LedgerConfig, registra
                 create_account(session, username, DEMO_PASSWORD, [role], display_name=name, now=clock())
         session.commit()
     return len(envelopes) + add_demo_complaints(sessions, registrar, config=config, clock=clock)
+
+
+#: Demo enterprises whose workspace administrator is invited by ``load-demo`` (the vegetable cooperative and the
+#: supermarket): registrar invites, so the phone's key is registered as soon as it enrols.
+DEMO_WORKSPACE_ADMINS = (("greens_coop", "合作社管理员"), ("supermarket", "门店管理员"))
+
+
+def add_demo_workspace_invites(sessions: sessionmaker[Session], *, clock: Callable[[], datetime]
+                               ) -> list[tuple[DemoEnterprise, str]]:
+    """Invite a workspace administrator for each of :data:`DEMO_WORKSPACE_ADMINS` (registrar invites, approved
+    at enrolment, 72 hours); returns each enterprise with its invite's secret. New invites on every run: a secret
+    is shown once."""
+    by_handle = {enterprise.handle: enterprise for enterprise in demo_enterprises()}
+    invites = []
+    with sessions() as session:
+        for handle, staff in DEMO_WORKSPACE_ADMINS:
+            enterprise = by_handle[handle]
+            secret, _row = create_invite(session, credit_code=enterprise.credit_code, staff=staff, role="admin",
+                                         hours=DEFAULT_INVITE_HOURS, created_by="registrar:load-demo",
+                                         by_registrar=True, officer=None, now=clock())
+            invites.append((enterprise, secret))
+        session.commit()
+    return invites
 
 
 #: Consumers' complaints on the demo's telling pages (page position, category, description); two on the

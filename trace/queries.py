@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ledger import LedgerError
@@ -63,8 +63,13 @@ def _enterprise(row: Enterprise) -> dict[str, Any]:
 
 
 def list_enterprises(session: Session, *, after: str | None, limit: int, status: str | None = None,
-                     region: str | None = None, role: str | None = None) -> list[dict[str, Any]]:
+                     region: str | None = None, role: str | None = None, q: str | None = None) -> list[dict[str, Any]]:
+    """Enterprises by credit code; ``q`` keeps those whose name contains it (any case) or whose credit code
+    starts with it."""
     query = select(Enterprise).order_by(Enterprise.credit_code).limit(limit)
+    if q is not None:
+        query = query.where(or_(Enterprise.name.icontains(q, autoescape=True),
+                                Enterprise.credit_code.startswith(q.upper(), autoescape=True)))
     if after is not None:
         query = query.where(Enterprise.credit_code > after)
     if status is not None:

@@ -28,6 +28,17 @@ from .batches import (
     RecallSchema,
 )
 from .common import ItemErrorSchema, PageSchema
+from .csv_import import (
+    CsvColumnSchema,
+    CsvImportQuerySchema,
+    CsvImportReportSchema,
+    CsvRowErrorSchema,
+    CsvTemplateListSchema,
+    CsvTemplateSchema,
+)
+from .documents import DocumentSchema
+from .drafts import DraftCreateSchema, DraftListSchema, DraftSchema
+from .epcis import CaptureJobSchema, CaptureSignaturesSchema
 from .events import (
     AppendResultSchema,
     AuthorHeadSchema,
@@ -54,10 +65,28 @@ from .registry import (
     ShipmentPageSchema,
     ShipmentSchema,
 )
+from .workspace import (
+    DeviceDecisionSchema,
+    DeviceListSchema,
+    DeviceSchema,
+    EnrolSchema,
+    InviteCreateSchema,
+    InviteDetailsSchema,
+    InviteListSchema,
+    InviteOpenSchema,
+    InviteSchema,
+    NewInviteSchema,
+    WorkspaceEnterpriseSchema,
+    WorkspaceMeSchema,
+)
 
 __all__ = [
     "AppendResultSchema", "AppendedSchema", "AuthorHeadSchema", "BatchBundleSchema", "BatchPageSchema",
     "BatchRefusedSchema", "BatchResultSchema", "BatchSchema", "BatchSubmitSchema", "CallerSchema",
+    "CaptureJobSchema", "CaptureSignaturesSchema",
+    "CsvColumnSchema", "CsvImportQuerySchema", "CsvImportReportSchema", "CsvRowErrorSchema", "CsvTemplateListSchema",
+    "CsvTemplateSchema",
+    "DocumentSchema", "DraftCreateSchema", "DraftListSchema", "DraftSchema",
     "EnterpriseNameSchema",
     "EnterprisePageSchema", "EnterpriseRegisterSchema", "EnterpriseSchema", "EnterpriseStatusChangeSchema",
     "EntryPageSchema", "EntrySchema", "EnvelopeSchema", "EventSchema", "HistorySchema", "HoldingPageSchema",
@@ -67,4 +96,7 @@ __all__ = [
     "LoginResultSchema", "LoginSchema", "NewTokenSchema", "NodeSchema", "PageSchema", "ProductPageSchema",
     "ProductSchema", "ProvenanceSchema", "RecallSchema", "ShipmentPageSchema", "ShipmentSchema", "TokenCreateSchema",
     "TokenListSchema", "TokenSchema",
+    "DeviceDecisionSchema", "DeviceListSchema", "DeviceSchema", "EnrolSchema", "InviteCreateSchema",
+    "InviteDetailsSchema", "InviteListSchema", "InviteOpenSchema", "InviteSchema", "NewInviteSchema",
+    "WorkspaceEnterpriseSchema", "WorkspaceMeSchema",
 ]

@@ -1,7 +1,64 @@
-"""Placeholder: filled in by its issue's work."""
+"""The workspace's CSV import page (``/workspace/import``): choose the event type, download its template, pick a
+file, see every bad row or what will be signed, sign every statement on this device and submit them in one atomic
+batch, so the file is recorded whole or not at all (docs/csv-import.md §5).
+
+The page is a shell like the other workspace pages; ``static/workspace/import.js`` uploads the file with a request
+signed by the device key and signs the drafts with ``core.js``. The template list and the page's words arrive in a
+JSON block.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from typing import Any
 
-blueprint = Blueprint("workspace_imports", __name__)
+from flask import Blueprint, url_for
+from flask_babel import gettext as _
+
+from trace.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATES
+
+from .actions import unit_names
+from .pages import workspace_page
+
+blueprint = Blueprint("workspace_imports", __name__, url_prefix="/workspace")
+
+
+def type_names() -> dict[str, tuple[str, str]]:
+    """Each importable type's name and its plural noun for the summary, in the page's language."""
+    return {
+        "trace.product.define": (_("Products"), _("product definitions")),
+        "trace.commission": (_("Lots produced or harvested"), _("new lots")),
+        "trace.ship": (_("Shipments"), _("shipments")),
+        "trace.receive": (_("Receipts"), _("receipts")),
+        "trace.sell": (_("Sales"), _("sales")),
+        "trace.inspect": (_("Inspection results"), _("inspection results")),
+        "trace.destroy": (_("Destructions"), _("destructions")),
+        "trace.transform": (_("Processing, splitting, repacking"), _("transformations")),
+    }
+
+
+@blueprint.get("/import")
+def import_page() -> Any:
+    names = type_names()
+    data = {
+        "types": [{"type": type_, "name": names[type_][0], "noun": names[type_][1],
+                   "template": url_for("csv_import.download_template", type_=type_)} for type_ in TEMPLATES],
+        "units": unit_names(),
+        "messages": {
+            "checking": _("Checking the file…"),
+            "problems": _("{count} problem(s) found. Nothing was signed. Fix the file and choose it again."),
+            "summary": _("{rows} rows: {count} {noun}"),
+            "total": _("{quantity} {unit} in total"),
+            "ready": _("Every row is correct. Signing puts all of them in the ledger together, or none."),
+            "signing": _("Signing {count} statements on this phone…"),
+            "sending": _("Sending…"),
+            "done": _("Recorded: {count} statements, entries {first} to {last}."),
+            "refused": _("Nothing was recorded: the server refused row {row}: {words}"),
+            "offline": _("No connection. Nothing was sent; try again when online."),
+            "failed": _("The server refused the file: {words}"),
+            "no_device": _("This phone has no active key of an enterprise: enrol it first."),
+            "too_large": _("The file is larger than {size} MB."),
+            "whole_file": _("whole file"),
+        },
+    }
+    return workspace_page("workspace/import.html", page="import", import_data=data, max_rows=MAX_ROWS,
+                          max_megabytes=MAX_BYTES // (1024 * 1024))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import commands
+from ..csv_import import MAX_ROWS, TEMPLATES
+from . import commands, csv_import, epcis
 from .submit import MAX_BATCH
 
 _EPILOG = "Errors are shown as 'error: code: message'. See docs/client.md."
@@ -64,6 +65,21 @@ def add_client_command(commands_parsers: Any) -> None:
     send.add_argument("--out", required=True, metavar="FILE", help="file to create for the signed statements")
     _submitting(send)
 
+    template = command("csv-template", csv_import.cmd_csv_template, "Write the CSV import template of one event "
+                       "type (UTF-8 with a byte-order mark; columns in docs/csv-import.md).")
+    template.add_argument("type", metavar="TYPE", choices=list(TEMPLATES), help=f"one of {', '.join(TEMPLATES)}")
+    template.add_argument("--out", required=True, metavar="FILE", help="file to create (never overwritten)")
+
+    import_csv = command("import-csv", csv_import.cmd_import_csv, "Import a CSV file all or nothing: the server "
+                         "reports every bad row (exit 2), or drafts the statements, which are checked, signed here "
+                         "and submitted in one atomic batch (exit 1 if refused).")
+    _server(import_csv)
+    _key(import_csv)
+    import_csv.add_argument("--type", required=True, choices=list(TEMPLATES), metavar="TYPE",
+                            help=f"the event type of every row: {', '.join(TEMPLATES)}")
+    import_csv.add_argument("file", metavar="FILE.csv", help=f"the CSV file (at most {MAX_ROWS:,} rows)")
+    import_csv.add_argument("--out", metavar="FILE", help="also keep the signed statements in this new file")
+
     prove = command("prove", commands.cmd_prove, "Fetch each entry's proof bundle and verify it offline against "
                     "the operator key pinned in --operator-key: checkpoint signature, inclusion, key "
                     "registration chain and statement signature. Exit 1 on any failure.")
@@ -74,6 +90,17 @@ def add_client_command(commands_parsers: Any) -> None:
                        "checking that each holds the receipt's statement hash")
     prove.add_argument("--operator-key", required=True, metavar="FILE", help="file with the operator's verifier "
                        "key, obtained out of band (never taken from the server)")
+
+    capture = command("epcis-capture", epcis.cmd_epcis_capture, "Capture an EPCIS 2.0 document: the server "
+                      "drafts its events as this enterprise's statements, the client checks and signs them locally "
+                      "and submits the signatures; prints each event's index or refusal. Exit 1 unless all were "
+                      "appended.")
+    _server(capture)
+    _key(capture)
+    capture.add_argument("document", metavar="DOC.jsonld", help="an EPCISDocument (JSON-LD)")
+    capture.add_argument("--error-behaviour", choices=("rollback", "proceed"), default="rollback",
+                         help="rollback (default): all events or none; proceed: append the good ones")
+    capture.add_argument("--wait", type=float, default=60.0, metavar="SECONDS", help="how long to poll the job")
 
 
 def _server(parser: argparse.ArgumentParser, *, required: bool = True) -> None:

@@ -56,15 +56,23 @@ class JsonClient:
         """POST ``body`` as JSON; returns the answer when its status is in ``accept``."""
         return self.request("POST", path, body, accept=accept)
 
-    def request(self, method: str, path: str, body: Any = None, *,
-                accept: Collection[int] = (200,)) -> JsonResponse:
-        """Send one request, retrying network errors and 429/502/503/504. Raises :class:`ServerError` for an
-        answer outside ``accept`` and :class:`ClientError` (``client.network``) when every attempt failed."""
+    def request(self, method: str, path: str, body: Any = None, *, accept: Collection[int] = (200,),
+                raw: tuple[bytes, str] | None = None,
+                sign: Callable[[str, str, bytes], dict[str, str]] | None = None) -> JsonResponse:
+        """Send one request, retrying network errors and 429/502/503/504. ``raw`` is a body that is not JSON
+        as ``(bytes, content type)``; ``sign(method, path, body)`` gives headers that authenticate each attempt
+        afresh (a signed request is accepted once). Raises :class:`ServerError` for an answer outside ``accept``
+        and :class:`ClientError` (``client.network``) when every attempt failed."""
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        content_type = "application/json"
+        if raw is not None:
+            data, content_type = raw
         attempt = 0
         while True:
             try:
-                return self._attempt(method, path, data, accept)
+                extra = sign(method, path, data or b"") if sign is not None else {}
+                return self._attempt(method, path, data, accept, {"Content-Type": content_type, **extra}
+                                     if data is not None else extra)
             except _Retryable as failure:
                 if attempt >= self.retries:
                     raise failure.error from None
@@ -77,10 +85,10 @@ class JsonClient:
         base: float = min(self.max_backoff, self.backoff * 2 ** attempt)
         return base * (0.5 + random.random() / 2)  # jitter, so many clients do not retry in step
 
-    def _attempt(self, method: str, path: str, data: bytes | None, accept: Collection[int]) -> JsonResponse:
+    def _attempt(self, method: str, path: str, data: bytes | None, accept: Collection[int],
+                 request_headers: dict[str, str]) -> JsonResponse:
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers={
-            "Accept": "application/json", "User-Agent": USER_AGENT,
-            **({"Content-Type": "application/json"} if data is not None else {})})
+            "Accept": "application/json", "User-Agent": USER_AGENT, **request_headers})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as answer:
                 status, raw, headers = answer.status, answer.read(), answer.headers
