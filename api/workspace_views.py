@@ -321,7 +321,8 @@ def _append_key_add(officer: str | None, credit_code: str, public_key: str, labe
 def _device(session: Session, key_id: str) -> dict[str, Any]:
     row = session.get(WorkspaceDevice, key_id)
     assert row is not None
-    return DeviceSchema().dump(_device_values(session, row))
+    out: dict[str, Any] = DeviceSchema().dump(_device_values(session, row))
+    return out
 
 
 def _device_values(session: Session, row: WorkspaceDevice) -> dict[str, Any]:

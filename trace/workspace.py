@@ -80,7 +80,7 @@ def check_name(value: str, field: str, limit: int) -> str:
     return value
 
 
-def key_add_body(credit_code: str, public_key: str, label: str) -> dict[str, str]:
+def key_add_body(credit_code: str, public_key: str, label: str) -> dict[str, object]:
     """The body of the ``ledger.key.add`` that makes a device's key the enterprise's."""
     return {"subject": credit_code, "public_key": public_key, "label": label}
 

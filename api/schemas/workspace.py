@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from trace.workspace import DEFAULT_INVITE_HOURS, MAX_INVITE_HOURS, NAME, ROLES
 
+
 def _name_rule(value: str) -> None:
     """A person's or device's name: no control characters (line breaks included), not padded with spaces."""
     if not NAME.fullmatch(value):

@@ -5,6 +5,7 @@ stale signatures, limits and who may capture."""
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import shutil
 from collections.abc import Iterator
@@ -30,7 +31,7 @@ from trace.store import dump_tables
 VECTORS = Path("/work/shared/vectors/epcis")
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 CAPTURE = "/api/v1/epcis/capture"
-_SENT: list[bytes] = []
+_SENT = itertools.count()
 
 
 class Cast:
@@ -59,9 +60,8 @@ def capture(client: Any, signer: Signer, document: Any, behaviour: str | None = 
 
 
 def fresh_signature(signer: Signer, target: str, body: bytes) -> dict[str, str]:
-    """A signed POST; a repeated one is signed at another second, since each signature is accepted once."""
-    _SENT.append(target.encode() + body)
-    moment = datetime.now(UTC) - timedelta(seconds=60 * (_SENT.count(target.encode() + body) - 1))
+    """A signed POST, each at another second: a repeated request must not repeat a signature (accepted once)."""
+    moment = datetime.now(UTC) - timedelta(seconds=next(_SENT) % 240)
     return signed(signer, "POST", target, body, time=moment)
 
 

@@ -200,7 +200,7 @@ def test_commission_with_a_certificate_photo_then_print_its_labels(
     ref = f"01/{chain.gtin}/10/QG-9"
     assert phone.locator("#label-png").get_attribute("href") == f"/labels/{ref}.png"
     assert phone.locator("#label-sheet").get_attribute("href") == f"/labels/sheet.pdf?code={ref.replace('/', '%2F')}&copies=20"
-    phone.wait_for_function("document.getElementById('label-preview').naturalWidth > 0")
+    phone.wait_for_function("() => document.getElementById('label-preview').naturalWidth > 0")
     label = app.test_client().get(f"/labels/{ref}.png")
     assert label.status_code == 200
     decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(label.data)))

@@ -146,6 +146,10 @@ def test_sign_offline_then_submit_on_reconnect(phone: Any, live_server: str, app
     items = core(phone, "core.queueItems()")
     assert items[-1]["state"] == "accepted" and items[-1]["index"] == shipped["index"]
     assert phone.locator("[data-ws-badge]").is_hidden()
+    holding = phone.locator(f"[data-ws-holdings] li[data-ref='{chain.ref}']")
+    phone.wait_for_function("(text) => document.querySelector(text).innerText.includes('260')",
+                            arg=f"[data-ws-holdings] li[data-ref='{chain.ref}']")
+    assert "260" in holding.inner_text()
     phone.screenshot(path=str(artifacts / "workspace-queue-accepted.png"), full_page=True)
     assert phone.js_errors == []
 

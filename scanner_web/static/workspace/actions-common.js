@@ -30,11 +30,6 @@ export function isQuantity(value, zero = false) {
   return QUANTITY.test(value) && (zero || !/^0(\.0+)?$/.test(value));
 }
 
-/** The quantity as the ledger stores it: trailing fractional zeros and a bare dot removed. */
-export function canonicalQuantity(value) {
-  return value.includes(".") ? value.replace(/0+$/, "").replace(/\.$/, "") : value;
-}
-
 /** -1, 0 or 1 comparing two quantity strings exactly (no floating point). */
 export function compareQuantities(a, b) {
   const [ai, af = ""] = a.split(".");

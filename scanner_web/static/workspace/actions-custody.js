@@ -15,6 +15,7 @@ async function holdingSelect(device, select, {onChange = null} = {}) {
   fillHoldings(select, holdings);
   const wanted = new URLSearchParams(location.search).get("batch");
   if (wanted && holdings.some((row) => row.ref === wanted)) select.value = wanted;
+  else if (holdings.length === 1) select.value = holdings[0].ref;
   const held = () => holdings.find((row) => row.ref === select.value) || null;
   if (onChange) {
     select.addEventListener("change", () => onChange(held()));

@@ -164,7 +164,11 @@ export async function transformPage(form, status) {
 
   const addInput = () => {
     const row = $("#transform-input-row").content.firstElementChild.cloneNode(true);
-    fillHoldings($("select", row), holdings);
+    const select = $("select", row);
+    fillHoldings(select, holdings);
+    const used = new Set(Array.from(inputs.querySelectorAll("select"), (other) => other.value));
+    const next = holdings.find((holding) => !used.has(holding.ref));
+    if (next) select.value = next.ref;
     $(".act-remove", row).addEventListener("click", () => row.remove());
     inputs.append(row);
   };

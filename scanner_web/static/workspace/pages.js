@@ -252,6 +252,16 @@ async function homePage(device) {
     return;
   }
   showOnly("data-view", "active");
+  // Holdings change when a statement is accepted: show them again then.
+  const acceptedCount = async () => (await core.queueItems()).filter((item) => item.state === "accepted").length;
+  let accepted = await acceptedCount();
+  core.onQueueChange(async () => {
+    const now = await acceptedCount();
+    if (now === accepted) return;
+    accepted = now;
+    const fresh = await core.overview();
+    if (fresh) showOverview(fresh, !navigator.onLine);
+  });
   const view = await core.overview();
   if (view) showOverview(view, !navigator.onLine);
 }
