@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Flask, request
 
-from . import accounts, audits, complaints, credit, home, recalls, risks, spot_checks, spreadsheets
+from . import accounts, audits, complaints, credit, home, keys, recalls, risks, spot_checks, spreadsheets
 from .guard import check_csrf, current_officer, template_context
 from .nav import visible_areas
 
-AREAS = (home, audits, recalls, spreadsheets, credit, complaints, spot_checks, risks, accounts)
+AREAS = (home, audits, recalls, spreadsheets, credit, keys, complaints, spot_checks, risks, accounts)
 
 
 BLUEPRINTS = frozenset(module.blueprint.name for module in AREAS)

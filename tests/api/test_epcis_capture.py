@@ -192,7 +192,7 @@ def test_rollback_fails_at_once_and_proceed_keeps_the_good_events(harness: Ledge
     document = document_of([good])
     document["epcisBody"]["eventList"].append(foreign)
     rolled = capture(client, cast.farm.signer, document)
-    assert rolled.status_code == 202
+    assert rolled.status_code == 202, rolled.get_json()
     job = rolled.get_json()
     assert job["state"] == "failed" and job["running"] is False and job["success"] is False
     assert job["statements"] == [] and [error["eventIndex"] for error in job["errors"]] == [1]

@@ -186,7 +186,7 @@ def test_revoke_own_key_from_the_team_page(phone: Any, live_server: str, app: An
     phone.locator("[data-ws-revoke-own]").click()
     with phone.expect_navigation(timeout=WAIT_MS):  # the page reloads once the revocation is settled
         _sign_in_dialog(phone)
-    phone.wait_for_function("document.body.dataset.ready === 'true'")
+    phone.wait_for_function("() => document.body.dataset.ready === 'true'")
     assert phone.locator("[data-ws-own]").is_hidden()  # nothing left to revoke here
     revoked = ledger_statements(harness, "ledger.key.revoke")[-1]
     assert revoked["body"]["key"] == enrolled.key_id and revoked["key"] == enrolled.key_id
