@@ -189,7 +189,8 @@ def _page(invite_form: dict[str, str], *, error: str | None = None, invite_error
 
 
 def _pending_request(request_id: str) -> KeyRequest:
-    """The key request to decide here: it exists (else a 404 page) and is not a workspace device's."""
+    """The pending key request to decide here: it exists (else a 404 page), waits for a decision and is not a
+    workspace device's (else the page with a 409 and why)."""
     try:
         row = access.get_key_request(read_session(), request_id[:32])
     except LedgerError:
@@ -198,6 +199,8 @@ def _pending_request(request_id: str) -> KeyRequest:
     if device is not None and device.request_id == row.request_id:
         abort(_page(_blank_invite(), status=409,
                     error=_("This key is a workspace device: the enterprise's administrators approve it.")))
+    if row.status != "pending":
+        abort(_page(_blank_invite(), status=409, error=_already_decided()))
     return row
 
 
@@ -223,10 +226,14 @@ def _invite_refusal(credit_code: str, error: LedgerError) -> str:
 
 def _refusal(error: LedgerError) -> str:
     if error.code == "key_request.decided":
-        return _("This key request was already decided, perhaps by another officer.")
+        return _already_decided()
     if error.code in ("key.duplicate", "key_request.registered"):
         return _("This key is already registered.")
     return error.message
+
+
+def _already_decided() -> str:
+    return _("This key request was already decided, perhaps by another officer.")
 
 
 def _blank_invite() -> dict[str, str]:

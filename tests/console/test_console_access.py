@@ -151,7 +151,7 @@ def test_every_area_answers_200_to_an_officer_with_every_role(harness: LedgerHar
     console_login(client, harness, "zhao.min", "inspector", "registrar", "administrator")
     home = client.get("/console/").get_data(as_text=True)
     areas = re.findall(r'<a href="(/console/[a-z-]+/)"><strong>', home)
-    assert len(areas) == 8
+    assert len(areas) == 9
     for path in [*areas, "/console/recalls/?status=closed", "/console/recalls/?status=all"]:
         for language in ("zh", "en"):
             response = client.get(path, headers={"Cookie": f"lang={language}"})
