@@ -16,7 +16,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -60,7 +59,10 @@ def query() -> Any:
         is public. The next page is linked in `Link: <…>; rel="next"`.
       security: [{}, {bearerAuth: []}, {traceSignature: []}]
       parameters:
-        - {name: eventType, in: query, schema: {type: string}, description: 'ObjectEvent, AggregationEvent, TransformationEvent'}
+        - name: eventType
+          in: query
+          schema: {type: string}
+          description: 'ObjectEvent, AggregationEvent, TransformationEvent'
         - {name: GE_eventTime, in: query, schema: {type: string, format: date-time}}
         - {name: LT_eventTime, in: query, schema: {type: string, format: date-time}}
         - {name: GE_recordTime, in: query, schema: {type: string, format: date-time}}
@@ -129,8 +131,10 @@ def _event_query(party: str | None) -> EventQuery:
     event_types = values["eventType"]
     if event_types is not None and not event_types <= set(STATEMENT_TYPES):
         raise LedgerError(f"eventType must be among {', '.join(STATEMENT_TYPES)}", code="request.parameter")
-    terms: Callable[[frozenset[str] | None], frozenset[str] | None] = \
-        lambda given: None if given is None else frozenset(cbv_term(value) for value in given)
+
+    def terms(given: frozenset[str] | None) -> frozenset[str] | None:
+        return None if given is None else frozenset(cbv_term(value) for value in given)
+
     return EventQuery(event_types=event_types, ge_event_time=times["GE_eventTime"],
                       lt_event_time=times["LT_eventTime"], ge_record_time=times["GE_recordTime"],
                       lt_record_time=times["LT_recordTime"], biz_steps=terms(values["EQ_bizStep"]),

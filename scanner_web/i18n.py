@@ -18,8 +18,8 @@ from flask_babel import Babel, get_locale
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 #: One catalog per area of the site, so each area's strings stay together.
 DOMAINS = ("public", "complaints", "scanner", "labels", "console", "console_audits", "console_recalls",
-           "console_spreadsheets", "console_credit", "console_complaints", "console_spot_checks", "console_risks", "console_keys", "workspace", "workspace_actions",
-           "workspace_imports")
+           "console_spreadsheets", "console_credit", "console_complaints", "console_spot_checks", "console_risks",
+           "console_keys", "workspace", "workspace_actions", "workspace_imports")
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "zh"
 _COOKIE = "lang"

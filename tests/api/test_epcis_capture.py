@@ -119,7 +119,7 @@ def _author(session: Session, event: dict[str, Any]) -> str:
 
 def test_round_trip_into_an_empty_ledger(source: LedgerHarness, harness: LedgerHarness, client: Any) -> None:
     origin = Cast(source)
-    farm, market, shop = origin.farm, origin.market, origin.shop
+    farm, market = origin.farm, origin.market
     world = origin.world
     world.act(farm.signer, "trace.commission", origin.commission(), [origin.ref])
     world.advance(hours=1)

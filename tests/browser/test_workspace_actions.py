@@ -99,7 +99,7 @@ def test_receive_by_scanning_short_then_ship_onward_and_a_refused_over_shipment(
     page.screenshot(path=artifacts / "workspace-receive.png", full_page=True)
     page.locator(".act-submit").click()
     words = _confirmation(page)
-    assert f"收货：青菜（批号 QG-1）95 千克，发货方 闽侯蔬菜合作社（发货单号 F-2）" in words
+    assert "收货：青菜（批号 QG-1）95 千克，发货方 闽侯蔬菜合作社（发货单号 F-2）" in words
     assert "短少：发货数量为 100 千克。原因：5 千克萎蔫，已拒收" in words
     page.screenshot(path=artifacts / "workspace-receive-confirm.png")
     _sign(page)
@@ -199,7 +199,8 @@ def test_commission_with_a_certificate_photo_then_print_its_labels(
     phone.locator("#commission-labels").wait_for()
     ref = f"01/{chain.gtin}/10/QG-9"
     assert phone.locator("#label-png").get_attribute("href") == f"/labels/{ref}.png"
-    assert phone.locator("#label-sheet").get_attribute("href") == f"/labels/sheet.pdf?code={ref.replace('/', '%2F')}&copies=20"
+    sheet = f"/labels/sheet.pdf?code={ref.replace('/', '%2F')}&copies=20"
+    assert phone.locator("#label-sheet").get_attribute("href") == sheet
     phone.wait_for_function("() => document.getElementById('label-preview').naturalWidth > 0")
     label = app.test_client().get(f"/labels/{ref}.png")
     assert label.status_code == 200

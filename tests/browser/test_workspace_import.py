@@ -47,6 +47,12 @@ def _report(page: Any) -> list[list[str]]:
             for row in page.locator("#import-report tbody tr").all()]
 
 
+def _screenshots(page: Any, artifacts: Path, name: str) -> None:
+    """What the phone shows (the page scrolls the news into view), and the whole page."""
+    page.screenshot(path=artifacts / f"workspace-import-{name}.png")
+    page.screenshot(path=artifacts / f"workspace-import-{name}-full.png", full_page=True)
+
+
 def _fits(page: Any) -> bool:
     return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
 
@@ -77,22 +83,26 @@ def test_import_shipments_from_a_csv_file(phone: Any, live_server: str, app: Any
                         f"{chain.gtin},QG-1,10,{shop},M-102,,,",
                         f"{chain.gtin},QG-1,十公斤,{shop},M-103,,,"))
     rows = _report(phone)
-    assert [row[:2] for row in rows] == [["2", "gtin (商品条码)"], ["4", "quantity (数量)"]]
-    assert "校验位" in rows[0][2] and bad_gtin in rows[0][2]
-    assert "十公斤" in rows[1][2] and "不是数量" in rows[1][2]
-    assert "2 个问题" in phone.locator(".act-status").inner_text()
+    assert [row[:2] for row in rows] == [["2", "gtin\n商品条码"], ["4", "quantity\n数量"]]
+    reasons = phone.locator("#import-report .import-reason").all_inner_texts()
+    details = phone.locator("#import-report .import-detail").all_inner_texts()
+    assert reasons == ["不是有效的商品条码（GTIN）：请核对数字，最后一位是校验位。",
+                       "数量必须是大于零的数字，例如 500 或 12.5。"]
+    assert bad_gtin in details[0] and "check digit" in details[0]
+    assert "十公斤" in details[1]
+    assert phone.locator(".act-status").inner_text().startswith("发现 2 个问题，未签名任何记录。")
     assert phone.locator("#import-summary").is_hidden()
     assert _fits(phone), "the report scrolls the page sideways"
-    phone.screenshot(path=artifacts / "workspace-import-problems.png", full_page=True)
+    _screenshots(phone, artifacts, "problems")
     assert len(ledger_statements(harness)) == before
 
     # (c) One row ships more than the market holds: the row's refusal in plain words, nothing to sign.
     _choose(phone, _csv(tmp_path, "over.csv", SHIP_HEADER, f"{chain.gtin},QG-1,400,{shop},M-201,,,"))
     rows = _report(phone)
     assert rows == [["2", "", core(phone, "core.errorWords('custody.over_quantity', '')")]]
-    assert rows[0][2] == "超过了本企业持有的该批次数量。"
+    assert rows[0][2] == "数量超过了贵企业持有的该批次数量。"
     assert phone.locator("#import-summary").is_hidden()
-    phone.screenshot(path=artifacts / "workspace-import-refused.png", full_page=True)
+    _screenshots(phone, artifacts, "refused")
     assert len(ledger_statements(harness)) == before
 
     # (d) Three good shipments: the summary, signed on the phone, appended together.
@@ -102,9 +112,9 @@ def test_import_shipments_from_a_csv_file(phone: Any, live_server: str, app: Any
                         f"QG-1,{chain.gtin},70.5,{shop},M-303"))
     summary = phone.locator("#import-summary")
     summary.wait_for(timeout=WAIT_MS)
-    assert summary.locator("li").all_inner_texts() == ["3 行：3 批发货", "合计 180.5 千克"]
+    assert summary.locator("li").all_inner_texts() == ["3 行：3 笔发货", "共 180.5 千克"]
     assert phone.locator("#import-report").is_hidden()
-    phone.screenshot(path=artifacts / "workspace-import-summary.png", full_page=True)
+    _screenshots(phone, artifacts, "summary")
     assert len(ledger_statements(harness)) == before
     phone.locator("#import-sign").click()
     outcome = phone.locator(".act-outcome[data-state=accepted]")
@@ -118,14 +128,14 @@ def test_import_shipments_from_a_csv_file(phone: Any, live_server: str, app: Any
         for quantity, shipment_id in (("50", "M-301"), ("60", "M-302"), ("70.5", "M-303"))]
     indexes = [statement["index"] for statement in appended]
     assert indexes == list(range(indexes[0], indexes[0] + 3))
-    assert outcome.inner_text() == f"已记录：3 条，条目 {indexes[0]} 至 {indexes[2]}。"
-    phone.screenshot(path=artifacts / "workspace-import-done.png", full_page=True)
+    assert outcome.inner_text() == f"已记录：3 条，账本条目 {indexes[0]} 至 {indexes[2]}。"
+    _screenshots(phone, artifacts, "done")
     assert phone.js_errors == []
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_the_import_page_on_a_phone(phone: Any, live_server: str, app: Any, chain: Chain, artifacts: Path,
-                                    lang: str) -> None:
+def test_the_import_page_on_a_phone(phone: Any, live_server: str, app: Any, chain: Chain, tmp_path: Path,
+                                    artifacts: Path, lang: str) -> None:
     enrol_phone(phone, live_server, app, chain.market)
     phone.goto(f"{live_server}/workspace/import?lang={lang}")
     options = phone.locator("#import-type option")
@@ -139,4 +149,19 @@ def test_the_import_page_on_a_phone(phone: Any, live_server: str, app: Any, chai
     box = phone.locator("#import-template").bounding_box()
     assert box is not None and box["height"] >= 44
     phone.screenshot(path=artifacts / f"workspace-import-{lang}.png", full_page=True)
+
+    # A receiver's credit code with a wrong check character, in the page's language, and the whole-file problem
+    # of a header naming a column the template does not have.
+    phone.locator("#import-type").select_option("trace.ship")
+    wrong = chain.shop.code[:-1] + ("0" if chain.shop.code[-1] != "0" else "1")
+    _choose(phone, _csv(tmp_path, "wrong.csv", SHIP_HEADER, f"{chain.gtin},QG-1,10,{wrong},M-1,,,"))
+    assert _report(phone)[0][:2] == ["2", "to\n收货方"]
+    assert phone.locator("#import-report .import-reason").inner_text() == {
+        "zh": "不是有效的统一社会信用代码（18 位，最后一位是校验码）。",
+        "en": "This is not a valid unified social credit code (18 characters, the last one a check character)."}[lang]
+    _choose(phone, _csv(tmp_path, "header.csv", "gtin,lot,qty,to,shipment_id", f"{chain.gtin},QG-1,10,{wrong},M-1"))
+    phone.locator("#import-report tr[data-code='csv.column_unknown']").wait_for(timeout=WAIT_MS)
+    assert [row[:2] for row in _report(phone)] == [["1", "qty"], ["1", "quantity\n数量"]]
+    assert _fits(phone), "the report scrolls the page sideways"
+    _screenshots(phone, artifacts, f"header-{lang}")
     assert phone.js_errors == []

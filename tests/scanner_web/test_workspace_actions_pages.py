@@ -64,7 +64,8 @@ def test_pages_are_chinese_by_default_and_english_on_request(client: Any, name: 
 def test_every_unit_and_summary_has_its_chinese_words(client: Any) -> None:
     data = _data(client.get("/workspace/ship").get_data(as_text=True))
     assert set(data["units"]) == set(UNITS)
-    assert data["summary"]["trace.ship"] == "发货：{product}（批号 {lot}）{quantity} {unit}，收货方 {receiver}（{code}）"
+    assert data["summary"]["trace.ship"] == \
+        "发货：{product}（批号 {lot}）{quantity} {unit}，收货方 {receiver}（{code}）"
     english = _data(client.get("/workspace/ship?lang=en").get_data(as_text=True))
     for group in ("summary", "status", "form", "units"):
         for key, words in data[group].items():

@@ -40,20 +40,51 @@ function say(element, text) {
   element.hidden = false;
 }
 
+/** A report row's column: its name and its Chinese title, as the template's header may use either. */
+function columnCell(column) {
+  const cell = document.createElement("td");
+  cell.textContent = column || "";
+  const alias = column ? selected().columns[column] : null;
+  if (alias) {
+    const title = document.createElement("small");
+    title.className = "import-alias";
+    title.textContent = alias;
+    cell.append(title);
+  }
+  return cell;
+}
+
+/** A report row's reason: the plain words for its code, and below them the server's reason, which names the
+ * cell's value (for a refusal by the traceability rules, the plain words alone). */
+function reasonCell(error) {
+  const cell = document.createElement("td");
+  const plain = data.reasons[error.code];
+  const main = document.createElement("span");
+  main.className = "import-reason";
+  main.textContent = plain || errorWords(error.code, error.reason);
+  cell.append(main);
+  if (plain && error.reason) {
+    const detail = document.createElement("small");
+    detail.className = "import-detail";
+    detail.textContent = error.reason;
+    cell.append(detail);
+  }
+  return cell;
+}
+
 function showProblems(errors) {
   const body = reportBox.querySelector("tbody");
   body.replaceChildren(...errors.map((error) => {
     const row = document.createElement("tr");
-    const reason = errorWords(error.code, error.reason);
-    for (const text of [error.row === null ? words.whole_file : String(error.row), error.column || "", reason]) {
-      const cell = document.createElement("td");
-      cell.textContent = text;
-      row.append(cell);
-    }
+    row.dataset.code = error.code;
+    const number = document.createElement("td");
+    number.textContent = error.row === null ? words.whole_file : String(error.row);
+    row.append(number, columnCell(error.column), reasonCell(error));
     return row;
   }));
   reportBox.hidden = false;
   say(status, fill(words.problems, { count: errors.length }));
+  status.scrollIntoView({ block: "start", behavior: "instant" });
 }
 
 function showSummary(report) {
@@ -68,12 +99,14 @@ function showSummary(report) {
   }));
   summaryBox.hidden = false;
   say(status, words.ready);
+  status.scrollIntoView({ block: "start", behavior: "instant" });
 }
 
 async function check() {
   reset();
   const file = fileInput.files[0];
   if (!file) return;
+  if (file.size > data.maxBytes) return say(problem, fill(words.too_large, { size: data.maxBytes / (1024 * 1024) }));
   const device = await currentDevice();
   if (!device || device.status !== "active") return say(problem, words.no_device);
   say(status, words.checking);
@@ -113,6 +146,7 @@ async function signAndSubmit() {
       const indexes = results.map((result) => result.index);
       say(outcome, fill(words.done, { count: results.length, first: indexes[0], last: indexes[indexes.length - 1] }));
       outcome.dataset.state = "accepted";
+      fileInput.value = "";  // the same file chosen again is checked again (and refused as already recorded)
     } else {
       const position = results.findIndex((result) => result.error);
       const error = position >= 0 ? results[position].error : (answer.json && answer.json.error) || {};
@@ -120,6 +154,7 @@ async function signAndSubmit() {
         words: errorWords(error.code, error.message) }));
       outcome.dataset.state = "refused";
     }
+    outcome.scrollIntoView({ block: "center", behavior: "instant" });
     pending = null;
   } catch (error) {
     say(problem, error instanceof OfflineError ? words.offline : String(error.message || error));
