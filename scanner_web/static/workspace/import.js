@@ -1,6 +1,6 @@
 // The CSV import page: upload the file with a request signed by this device's key, show every bad row or a
 // summary of what will be signed, sign every draft here and submit them in one atomic batch (all or nothing).
-import { OfflineError, apiFetch, currentDevice, errorWords, fill, signDrafts } from "./core.js";
+import { OfflineError, apiFetch, currentDevice, errorWords, fill, flushQueue, queueItems, signDrafts } from "./core.js";
 
 const data = JSON.parse(document.getElementById("import-data").textContent);
 const words = data.messages;
@@ -110,6 +110,10 @@ async function check() {
   const device = await currentDevice();
   if (!device || device.status !== "active") return say(problem, words.no_device);
   say(status, words.checking);
+  if ((await queueItems()).some((item) => item.state === "queued")) {
+    // The drafts chain on the committed ledger: statements still waiting on this phone go first.
+    await flushQueue().catch((error) => { if (!(error instanceof OfflineError)) throw error; });
+  }
   const path = `/api/v1/enterprises/${encodeURIComponent(device.creditCode)}/imports?type=${encodeURIComponent(selected().type)}`;
   let answer;
   try {
