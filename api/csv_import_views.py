@@ -51,6 +51,8 @@ def download_template(type_: str) -> Any:
     ---
     get:
       summary: Download the CSV template of one event type (UTF-8 with a byte-order mark, header and an example row)
+      parameters:
+        - {name: type_, in: path, required: true, schema: {type: string, maxLength: 40}}
       responses:
         200: {description: the template, content: {text/csv: {schema: {type: string}}}}
         404: {$ref: '#/components/responses/Error'}

@@ -63,13 +63,19 @@ def limit_arg(default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     return int(raw)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def text_arg(name: str, maximum: int = 64, choices: frozenset[str] | None = None,
              pattern: str | None = None) -> str | None:
-    """Query parameter ``name``: 1 to ``maximum`` characters, one of ``choices`` or matching ``pattern`` (a
-    regular expression, described in the error) when given; ``request.parameter`` otherwise."""
+    """Query parameter ``name``: 1 to ``maximum`` characters without control characters (PostgreSQL text cannot
+    hold NUL), one of ``choices`` or matching ``pattern`` (a regular expression, described in the error) when
+    given; ``request.parameter`` otherwise."""
     raw = request.args.get(name)
     if raw is None:
         return None
+    if _CONTROL.search(raw):
+        raise LedgerError(f"query parameter {name} must not contain control characters", code="request.parameter")
     if not 0 < len(raw) <= maximum or (choices is not None and raw not in choices) or \
             (pattern is not None and not re.fullmatch(pattern, raw)):
         allowed = f" one of {', '.join(sorted(choices))}" if choices else \

@@ -211,7 +211,7 @@ def me() -> Any:
     get:
       tags: [workspace]
       summary: The device whose key signed the request, its enterprise, and whether it administers the workspace
-      security: [{traceSignature: []}, {bearerAuth: []}]
+      security: [{bearerAuth: []}, {traceSignature: []}]
       responses:
         200: {description: the caller, content: {application/json: {schema: WorkspaceMe}}}
         401: {$ref: '#/components/responses/Error'}

@@ -15,7 +15,7 @@ from flask import Blueprint
 from flask_babel import gettext as _
 
 from ..channels import scanner_messages
-from .pages import workspace_page
+from .pages import unit_names, workspace_page
 
 blueprint = Blueprint("workspace_actions", __name__, url_prefix="/workspace")
 
@@ -24,17 +24,6 @@ UNITS = ("KGM", "GRM", "TNE", "EA", "H87", "BX", "CT", "CS", "PK", "BG", "BO", "
          "MTQ", "C62", "NAR", "DZN", "PR", "SET", "HD")
 #: The units a serialised lot may use.
 COUNT_UNITS = ("EA", "H87", "C62", "NAR", "BX", "CT", "PK", "BG", "BO", "CS", "PA", "TU")
-
-
-def unit_names() -> dict[str, str]:
-    """Each unit code's short name in the page's language, as quantities are written ("40 kg", "40 千克")."""
-    return {
-        "KGM": _("kg"), "GRM": _("g"), "TNE": _("t"), "MGM": _("mg"), "LTR": _("L"), "MLT": _("mL"),
-        "MTQ": _("m³"), "EA": _("each"), "H87": _("pieces"), "C62": _("units"), "NAR": _("articles"),
-        "BX": _("boxes"), "CT": _("cartons"), "PK": _("packs"), "BG": _("bags"), "BO": _("bottles"),
-        "CS": _("cases"), "PA": _("packets"), "TU": _("tubes"), "DZN": _("dozen"), "PR": _("pairs"),
-        "SET": _("sets"), "HD": _("head"),
-    }
 
 
 def certificate_kinds() -> dict[str, str]:

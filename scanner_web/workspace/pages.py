@@ -79,7 +79,18 @@ def workspace_config() -> dict[str, Any]:
 @blueprint.app_template_global()
 def workspace_messages() -> dict[str, str]:
     """core.js's messages in the page's language: refusals in plain words, the dialog, the queue."""
-    return {**_error_words(), **_queue_words()}
+    return {**_error_words(), **_queue_words(), **{f"unit.{code}": name for code, name in unit_names().items()}}
+
+
+def unit_names() -> dict[str, str]:
+    """Each unit code's short name in the page's language, as quantities are written ("40 kg", "40 千克")."""
+    return {
+        "KGM": _("kg"), "GRM": _("g"), "TNE": _("t"), "MGM": _("mg"), "LTR": _("L"), "MLT": _("mL"),
+        "MTQ": _("m³"), "EA": _("each"), "H87": _("pieces"), "C62": _("units"), "NAR": _("articles"),
+        "BX": _("boxes"), "CT": _("cartons"), "PK": _("packs"), "BG": _("bags"), "BO": _("bottles"),
+        "CS": _("cases"), "PA": _("packets"), "TU": _("tubes"), "DZN": _("dozen"), "PR": _("pairs"),
+        "SET": _("sets"), "HD": _("head"),
+    }
 
 
 def _error_words() -> dict[str, str]:

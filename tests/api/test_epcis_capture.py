@@ -5,7 +5,6 @@ stale signatures, limits and who may capture."""
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 import shutil
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from trace.store import dump_tables
 VECTORS = Path("/work/shared/vectors/epcis")
 START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 CAPTURE = "/api/v1/epcis/capture"
-_SENT = itertools.count()
+_SENT: set[datetime] = set()
 
 
 class Cast:
@@ -60,8 +59,11 @@ def capture(client: Any, signer: Signer, document: Any, behaviour: str | None = 
 
 
 def fresh_signature(signer: Signer, target: str, body: bytes) -> dict[str, str]:
-    """A signed POST, each at another second: a repeated request must not repeat a signature (accepted once)."""
-    moment = datetime.now(UTC) - timedelta(seconds=next(_SENT) % 240)
+    """A signed POST, each at a second not used before: a repeated request must not repeat a signature (accepted
+    once), and a counter alone would repeat one when the clock moves on by as many seconds as it counts."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    moment = next(now - timedelta(seconds=back) for back in range(240) if now - timedelta(seconds=back) not in _SENT)
+    _SENT.add(moment)
     return signed(signer, "POST", target, body, time=moment)
 
 

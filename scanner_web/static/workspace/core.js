@@ -497,11 +497,10 @@ function askConfirmation(lineGroups) {
   });
 }
 
-/** Show `summaryLines` (one array of translated lines per draft) with "Sign and submit" / "Cancel"; on yes sign
- * every draft on this device, queue them and start submitting. Resolves to the queued items, or null if
- * cancelled. Drafts with an error are not signed (nor shown). */
 /** Sign every draft on this device, checking each hash, without queueing: for statements that must be submitted
- * together in one atomic batch (a CSV import). Resolves to the envelopes in order. */
+ * together in one atomic batch (a CSV import). The drafts come from the server's reading of a file, so only their
+ * hashes can be checked here, not that they say what each row asked; the page shows their summary first.
+ * Resolves to the envelopes in order. */
 export async function signDrafts(drafts) {
   const record = await requireRecord();
   const envelopes = [];
@@ -513,6 +512,9 @@ export async function signDrafts(drafts) {
   return envelopes;
 }
 
+/** Show `summaryLines` (one array of translated lines per draft) with "Sign and submit" / "Cancel"; on yes sign
+ * every draft on this device, queue them and start submitting. Resolves to the queued items, or null if
+ * cancelled. Drafts with an error are not signed (nor shown). */
 export async function confirmSignQueue(drafts, summaryLines) {
   const record = await requireRecord();
   const chosen = drafts.map((item, i) => ({ item, lines: summaryLines[i] || [] })).filter(({ item }) => item.statement);

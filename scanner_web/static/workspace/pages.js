@@ -203,6 +203,11 @@ function card(lines) {
   return item;
 }
 
+/** A unit code's short name in the page's language ("kg", "千克"); the code itself when there is none. */
+function unitName(code) {
+  return words[`unit.${code}`] || code;
+}
+
 function batchName(view, ref) {
   const batch = view.batches[ref] || {};
   const lot = batch.lot ? ` · ${batch.lot}` : batch.sscc ? ` · ${batch.sscc}` : "";
@@ -212,7 +217,8 @@ function batchName(view, ref) {
 function showOverview(view, cached) {
   const holdings = $("[data-ws-holdings]");
   holdings.replaceChildren(...view.holdings.map((row) => {
-    const item = card([batchName(view, row.ref), core.fill(words["home.held"], row), row.ref]);
+    const item = card([batchName(view, row.ref), core.fill(words["home.held"], { ...row, unit: unitName(row.unit) }),
+      row.ref]);
     item.dataset.ref = row.ref;
     return item;
   }));
