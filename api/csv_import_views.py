@@ -12,8 +12,8 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 
 from ledger import LedgerError
-from ledger.models import LedgerKey
 from trace.csv_import import MAX_BYTES, MAX_ROWS, TEMPLATES, draft_import, parse_csv, template_csv
+from trace.drafts import require_live_key
 
 from .auth import require_enterprise_or_role
 from .bodies import MAX_BATCH_BODY, raw_body
@@ -106,7 +106,7 @@ def import_csv(code: str) -> Any:
         raise LedgerError("give ?key= (the id of the key that will sign) or sign the request with that key",
                           code="request.parameter")
     session = read_session()
-    _require_live_key(session.get(LedgerKey, key_id), code, key_id)
+    require_live_key(session, code, key_id)
     plan = parse_csv(raw_body(MAX_BATCH_BODY), query["type"])
     report = draft_import(session, plan, author=code, key=key_id, clock=app_context().clock)
     return json_response(CsvImportReportSchema().dump({
@@ -115,10 +115,3 @@ def import_csv(code: str) -> Any:
         "draft_rows": [list(rows) for rows in report.draft_rows],
         "totals": report.totals}),
         cache="private, no-store")
-
-
-def _require_live_key(key: LedgerKey | None, author: str, key_id: str) -> None:
-    if key is None or key.author != author:
-        raise LedgerError(f"{author} has no key {key_id}", code="key.unknown")
-    if key.revoked_index is not None:
-        raise LedgerError(f"key {key_id} was revoked at entry {key.revoked_index}", code="key.revoked")

@@ -11,9 +11,7 @@ from typing import Any
 
 from flask import Blueprint
 
-from ledger import LedgerError
-from ledger.models import LedgerKey
-from trace.drafts import DraftRequest, prepare_drafts
+from trace.drafts import DraftRequest, prepare_drafts, require_live_key
 
 from .auth import require_enterprise_or_role
 from .bodies import json_body
@@ -47,15 +45,8 @@ def draft_events() -> Any:
     author = body["author"]
     require_enterprise_or_role(author, ("registrar",), f"drafting statements of {author}")
     session = read_session()
-    _require_live_key(session.get(LedgerKey, body["key"]), author, body["key"])
+    require_live_key(session, author, body["key"])
     requests = [DraftRequest(item["type"], item["body"], item["time"]) for item in body["statements"]]
     drafts = prepare_drafts(session, author=author, key=body["key"], requests=requests, clock=app_context().clock)
     return json_response(DraftListSchema().dump({"drafts": [draft.to_dict() for draft in drafts]}),
                          cache="private, no-store")
-
-
-def _require_live_key(key: LedgerKey | None, author: str, key_id: str) -> None:
-    if key is None or key.author != author:
-        raise LedgerError(f"{author} has no key {key_id}", code="key.unknown")
-    if key.revoked_index is not None:
-        raise LedgerError(f"key {key_id} was revoked at entry {key.revoked_index}", code="key.revoked")

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ledger import LedgerError, Statement, author_position, build_statement
-from ledger.models import LedgerHead
+from ledger.models import LedgerHead, LedgerKey
 
 from .book import Book
 from .ledger_service import batch_heads
@@ -61,6 +61,16 @@ def statement_fields(statement: Statement) -> dict[str, Any]:
     return {"v": 1, "ledger": statement.ledger, "type": statement.type, "author": statement.author,
             "key": statement.key, "seq": statement.seq, "prev": statement.prev, "links": dict(statement.links),
             "time": statement.time, "body": statement.body}
+
+
+def require_live_key(session: Session, author: str, key_id: str) -> None:
+    """Drafts are made for a key that can sign them: raises ``key.unknown`` unless ``key_id`` is ``author``'s in
+    the ledger's key registry, ``key.revoked`` once it was revoked."""
+    key = session.get(LedgerKey, key_id)
+    if key is None or key.author != author:
+        raise LedgerError(f"{author} has no key {key_id}", code="key.unknown")
+    if key.revoked_index is not None:
+        raise LedgerError(f"key {key_id} was revoked at entry {key.revoked_index}", code="key.revoked")
 
 
 def prepare_drafts(session: Session, *, author: str, key: str, requests: Sequence[DraftRequest],

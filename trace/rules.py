@@ -81,10 +81,7 @@ def apply_event(book: Book, statement: Statement, index: int, received: datetime
     Raises :class:`DomainError` subclasses with stable codes, or :class:`StatementError`
     (``statement.unknown_type``); on any error the book is unchanged.
     """
-    handler = _correct if statement.type == CORRECT else HANDLERS.get(statement.type)
-    if handler is None:
-        raise StatementError(f"statement type {statement.type} is not a traceability event",
-                             code="statement.unknown_type")
+    handler = _handler(statement.type)
     book.begin()
     try:
         ctx = Context(book, statement, index, received, registrar)
@@ -104,10 +101,7 @@ def apply_event(book: Book, statement: Statement, index: int, received: datetime
 def touched_refs(book: Book, statement: Statement, index: int, received: datetime, *, registrar: str) -> set[str]:
     """The batch references ``statement`` touches, that is the keys its ``links`` must have, found by applying it
     on trial whatever links it carries. Raises the domain error it would be refused with; the book is unchanged."""
-    handler = _correct if statement.type == CORRECT else HANDLERS.get(statement.type)
-    if handler is None:
-        raise StatementError(f"statement type {statement.type} is not a traceability event",
-                             code="statement.unknown_type")
+    handler = _handler(statement.type)
     book.begin()
     try:
         ctx = Context(book, statement, index, received, registrar)
@@ -115,6 +109,15 @@ def touched_refs(book: Book, statement: Statement, index: int, received: datetim
         return set(ctx.touched)
     finally:
         book.rollback()
+
+
+def _handler(statement_type: str) -> Callable[[Context], None]:
+    """The function applying ``statement_type``; raises ``statement.unknown_type`` for any other type."""
+    handler = _correct if statement_type == CORRECT else HANDLERS.get(statement_type)
+    if handler is None:
+        raise StatementError(f"statement type {statement_type} is not a traceability event",
+                             code="statement.unknown_type")
+    return handler
 
 
 def _correct(ctx: Context) -> None:
