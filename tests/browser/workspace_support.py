@@ -88,9 +88,13 @@ def open_join(page: Any, live_server: str, join_url: str, device: str, *, lang: 
     page.goto(f"{live_server}{path}{query}#{fragment}")
     page.locator("#ws-device-name").fill(device)
     page.locator("#ws-enrol").click()
+    # An invite approved at enrolment opens the home page at once; one waiting for approval shows the fingerprint.
+    page.locator("#ws-fingerprint[data-key-id], [data-view=active]").first.wait_for(timeout=WAIT_MS)
     fingerprint = page.locator("#ws-fingerprint[data-key-id]")
-    fingerprint.wait_for(timeout=WAIT_MS)
-    key_id: str = fingerprint.get_attribute("data-key-id")
+    if fingerprint.count():
+        key_id: str = fingerprint.get_attribute("data-key-id")
+    else:
+        key_id = core(page, "core.currentDevice()")["keyId"]
     return key_id
 
 

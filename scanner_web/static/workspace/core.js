@@ -158,16 +158,27 @@ export function workspaceLabel(role, staff, device) {
   return Array.from(`workspace:${role}:${staff} / ${device}`).slice(0, 200).join("");
 }
 
-/** What an invite is for: `{credit_code, enterprise_name, staff, role, approval, expires_at, ledger}`. */
+/** What an invite is for: `{credit_code, enterprise_name, staff, role, approval, expires_at, ledger}`. When this
+ * device already sent an enrolment with `secret` and never saw the answer, its own copy: the server answers 409
+ * invite.used once the invite is used, and resending the same enrolment must still be possible. */
 export async function readInvite(secret) {
+  const record = await loadRecord();
+  if (record && record.status === "enrolling" && record.invite && record.inviteDigest === await inviteDigest(secret)) {
+    return record.invite;
+  }
   const answer = await apiFetch("POST", `${API}/workspace/invite`, { invite: secret }, { sign: false });
   if (answer.status !== 200) throw new ApiError(answer.status, answer.json);
   return answer.json;
 }
 
+/** The invite secret's SHA-256: what the device keeps to recognise it, not the secret itself. */
+const inviteDigest = (secret) => sha256Hex(ENCODER.encode(secret));
+
 /** Enrol this device with the invite `secret`: generate the non-extractable key, prove possession and send the
  * enrolment. `onKey(keyId)` is called as soon as the key exists (to show its fingerprint). Resolves to the
- * device; rejects with ApiError (invite.unknown, invite.expired, invite.used, …) or OfflineError. */
+ * device; rejects with ApiError (invite.unknown, invite.expired, invite.used, …) or OfflineError. Sent again after
+ * a lost answer, it resends the same key with the invite's details kept on the device, and the server answers the
+ * device it already enrolled (with the same device name). */
 export async function enrol(secret, deviceName, onKey = () => {}) {
   const invite = await readInvite(secret);
   const existing = await loadRecord();
@@ -181,6 +192,7 @@ export async function enrol(secret, deviceName, onKey = () => {}) {
   Object.assign(record, {
     creditCode: invite.credit_code, enterpriseName: invite.enterprise_name, staff: invite.staff, role: invite.role,
     device: deviceName, ledger: invite.ledger || config().ledgerOrigin, isAdmin: invite.role === "admin",
+    invite, inviteDigest: await inviteDigest(secret),
   });
   record.label = workspaceLabel(record.role, record.staff, deviceName);
   await saveRecord(record);
@@ -198,6 +210,8 @@ export async function enrol(secret, deviceName, onKey = () => {}) {
     staff: device.staff ?? record.staff, role: device.role ?? record.role,
     enterpriseName: device.enterprise_name ?? record.enterpriseName,
   });
+  delete record.invite;  // enrolled: nothing to resend any more
+  delete record.inviteDigest;
   await saveRecord(record);
   notify();
   return publicView(record);

@@ -167,7 +167,9 @@ async function joinPage(device) {
   }
   $("[data-ws-invite-enterprise]").textContent = invite.enterprise_name;
   $("[data-ws-invite-staff]").textContent = invite.staff;
-  $("#ws-device-name").value = suggestedDeviceName();
+  // An enrolment sent before whose answer was lost is resent with the same name (the server knows it by it).
+  $("#ws-device-name").value = device && device.status === "enrolling" && device.device ? device.device
+    : suggestedDeviceName();
   showOnly("data-step", "start");
   $("#ws-enrol").addEventListener("click", async (event) => {
     const name = $("#ws-device-name").value.trim();
@@ -323,7 +325,7 @@ async function decide(device, row, decision) {
   const answer = await core.apiFetch("POST",
     `/api/v1/enterprises/${encodeURIComponent(device.creditCode)}/devices/${row.key_id}/${decision}`, body);
   if (answer.status !== 200) throw new core.ApiError(answer.status, answer.json);
-  await devicesPage(device);
+  await showDevices(device);
 }
 
 async function showInvite(device) {
@@ -343,10 +345,35 @@ async function showInvite(device) {
   svg.setAttribute("role", "img");
   svg.setAttribute("aria-label", link);
   $("[data-ws-invite-qr]").replaceChildren(document.importNode(svg, true));
-  $("[data-ws-invite-result]").hidden = false;
+  const result = $("[data-ws-invite-result]");
+  result.hidden = false;
+  result.scrollIntoView({ block: "center" });  // below the fold on a phone, and the code must be scanned whole
 }
 
-let inviteWired = false;
+let shownDevices = null;
+
+/** The pending and the other devices, drawn again only when they changed (a button under a finger stays). */
+async function showDevices(device) {
+  const answer = await core.apiFetch("GET", `/api/v1/enterprises/${encodeURIComponent(device.creditCode)}/devices`);
+  if (answer.status !== 200) throw new core.ApiError(answer.status, answer.json);
+  const rows = answer.json.devices;
+  const seen = JSON.stringify(rows);
+  if (seen === shownDevices) return;
+  shownDevices = seen;
+  const pending = rows.filter((row) => row.status === "pending");
+  $("[data-ws-pending]").replaceChildren(...pending.map((row) => deviceCard(device, row, true)));
+  $("[data-ws-pending-empty]").hidden = pending.length > 0;
+  $("[data-ws-devices]").replaceChildren(...rows.filter((row) => row.status !== "pending")
+    .map((row) => deviceCard(device, row, true)));
+}
+
+/** While the team page is open, a phone that enrols appears by itself: the administrator waits for it here. */
+function watchDevices(device) {
+  setTimeout(async () => {
+    if (!document.hidden && navigator.onLine) await showDevices(device).catch(() => null);
+    watchDevices(device);
+  }, POLL_MS);
+}
 
 async function devicesPage(device) {
   if (!device || device.status === "enrolling") {
@@ -361,19 +388,10 @@ async function devicesPage(device) {
     .catch((problem) => sayError($("[data-ws-error]"), problem.code, problem.message));
   if (device.status !== "active" || !device.isAdmin) return;
   $("[data-ws-admin]").hidden = false;
-  if (!inviteWired) {
-    inviteWired = true;
-    $("[data-ws-invite]").addEventListener("click", () => showInvite(device).catch((problem) =>
-      sayError($("[data-ws-error]"), problem.code, problem.message)));
-  }
-  const answer = await core.apiFetch("GET", `/api/v1/enterprises/${encodeURIComponent(device.creditCode)}/devices`);
-  if (answer.status !== 200) throw new core.ApiError(answer.status, answer.json);
-  const rows = answer.json.devices;
-  const pending = rows.filter((row) => row.status === "pending");
-  $("[data-ws-pending]").replaceChildren(...pending.map((row) => deviceCard(device, row, true)));
-  $("[data-ws-pending-empty]").hidden = pending.length > 0;
-  $("[data-ws-devices]").replaceChildren(...rows.filter((row) => row.status !== "pending")
-    .map((row) => deviceCard(device, row, true)));
+  $("[data-ws-invite]").addEventListener("click", () => showInvite(device).catch((problem) =>
+    sayError($("[data-ws-error]"), problem.code, problem.message)));
+  await showDevices(device);
+  watchDevices(device);
 }
 
 // ---- start ----------------------------------------------------------------------------------------------------
