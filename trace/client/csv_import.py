@@ -10,23 +10,19 @@ body with its own reading of the row, and the drafts' chain (``seq``, ``prev``) 
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from ledger import LedgerError, build_statement, sign_statement
 
-from ..access import request_signing_message
 from ..csv_import import ImportPlan, RowError, parse_csv, template_csv
 from ..settings import Settings
 from .errors import ClientError, InputError
 from .http import JsonClient, quote_segment
-from .keyfile import KeyFile, load_key_file, read_passphrase
+from .keyfile import KeyFile, load_key_file, read_passphrase, request_signer
 from .submit import MAX_BATCH, Submitted, submit
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -75,17 +71,6 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
     print("nothing was appended: the file is all or nothing; fix the refused rows and import it again",
           file=sys.stderr)
     return EXIT_FAILED
-
-
-def request_signer(key: KeyFile) -> Callable[[str, str, bytes], dict[str, str]]:
-    """Headers authenticating one request with ``key`` (``Trace-Signature``; docs/api.md §3), made afresh for
-    every attempt because the server accepts each signature once."""
-    def sign(method: str, target: str, body: bytes) -> dict[str, str]:
-        moment = datetime.now(UTC).isoformat(timespec="seconds")
-        signature = key.signer.sign(request_signing_message(method, target, moment, key.key_id, body))
-        return {"Authorization": f'Trace-Signature key="{key.key_id}", time="{moment}", '
-                                 f'signature="{base64.b64encode(signature).decode("ascii")}"'}
-    return sign
 
 
 def sign_drafts(key: KeyFile, plan: ImportPlan, drafts: Any) -> list[tuple[dict[str, Any], str]]:

@@ -10,13 +10,11 @@ signs the statements and posts the signatures, then prints each event's entry in
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,12 +22,11 @@ from typing import Any
 from ledger import LedgerError, sign_statement
 from ledger.statements import parse_statement
 
-from ..access import request_signing_message
 from ..settings import Settings
 from .commands import EXIT_FAILED, EXIT_OK, ledger_origin
 from .errors import ClientError, InputError
 from .http import JsonClient, quote_segment
-from .keyfile import KeyFile, load_key_file, read_passphrase
+from .keyfile import KeyFile, load_key_file, read_passphrase, request_signer
 
 CAPTURE_PATH = "/api/v1/epcis/capture"
 #: The statement types a capture drafts (docs/epcis.md); anything else in a job is refused before signing.
@@ -44,19 +41,6 @@ class CaptureOutcome:
 
     success: bool
     lines: list[str]
-
-
-def request_signer(key: KeyFile, extra: dict[str, str] | None = None,
-                   clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Callable[[str, str, bytes],
-                                                                                       dict[str, str]]:
-    """Headers authenticating one request with ``key`` (``Trace-Signature``), plus ``extra``; called afresh for
-    every attempt, since a signed request is accepted once."""
-    def sign(method: str, path: str, body: bytes) -> dict[str, str]:
-        moment = clock().isoformat(timespec="seconds")
-        signature = key.signer.sign(request_signing_message(method, path, moment, key.key_id, body))
-        return {**(extra or {}), "Authorization": f'Trace-Signature key="{key.key_id}", time="{moment}", '
-                                                  f'signature="{base64.b64encode(signature).decode("ascii")}"'}
-    return sign
 
 
 def read_document(path: Path) -> tuple[bytes, int]:

@@ -19,16 +19,19 @@ every read, so a header copied onto another key is refused.
 
 from __future__ import annotations
 
+import base64
 import getpass
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger import KeyFileError, Signer
 from ledger.keys import encode_public_key, encrypt_private_key, read_private_key
 
+from ..access import request_signing_message
 from .errors import ClientError
 
 FORMAT = "1"
@@ -132,3 +135,16 @@ def _read_header(text: str, path: Path) -> dict[str, str]:
         raise ClientError(f"key file {path}: Credit-Code {header['Credit-Code']!r} is not a valid author",
                           code="client.key_file")
     return header
+
+
+def request_signer(key: KeyFile, extra: dict[str, str] | None = None,
+                   clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Callable[[str, str, bytes],
+                                                                                       dict[str, str]]:
+    """Headers authenticating one request with ``key`` (``Trace-Signature``; docs/api.md §3), plus ``extra``;
+    called afresh for every attempt, since the server accepts each signature once."""
+    def sign(method: str, target: str, body: bytes) -> dict[str, str]:
+        moment = clock().isoformat(timespec="seconds")
+        signature = key.signer.sign(request_signing_message(method, target, moment, key.key_id, body))
+        return {**(extra or {}), "Authorization": f'Trace-Signature key="{key.key_id}", time="{moment}", '
+                                                  f'signature="{base64.b64encode(signature).decode("ascii")}"'}
+    return sign
