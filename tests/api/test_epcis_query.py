@@ -10,25 +10,19 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from tests.api.support import login, token_for
+from tests.api.test_epcis_capture import START, Cast
 from tests.conftest import LedgerHarness
-from tests.trace.world import CERT, World, credit_code, gtin, lot
+from tests.trace.world import CERT
 from trace.epcis import event_hash_id, validate_document
 
-START = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 
-
-class Chain:
+class Chain(Cast):
     """A farm harvests and ships to a market (an hour later), which receives it (another hour later) and sells
     part of it; a shop is registered but takes no part."""
 
     def __init__(self, harness: LedgerHarness) -> None:
-        self.world = world = World(harness, start=START)
-        self.farm = world.enterprise(credit_code("350121", 1), ["producer"], "闽侯蔬菜合作社")
-        self.market = world.enterprise(credit_code("350102", 2), ["wholesaler", "retailer"], "福州海峡农批市场")
-        self.shop = world.enterprise(credit_code("350103", 3), ["retailer"], "鼓楼生鲜店")
-        self.gtin = gtin("6901234", 1)
-        world.product(self.farm, self.gtin, "青菜", "farm")
-        self.ref = lot(self.gtin, "QG-1")
+        super().__init__(harness)
+        world = self.world
         self.indexes = [world.act(self.farm.signer, "trace.commission", {
             "gtin": self.gtin, "lot": "QG-1", "quantity": "500", "unit": "KGM", "produced_on": "2026-11-19",
             "activity": "harvest", "certificates": [{"kind": "compliance_promise", "sha256": CERT}]}, [self.ref])]
