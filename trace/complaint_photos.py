@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import struct
-import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from .complaints import ComplaintError
+from .images import ImageRejected, open_image
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 MAX_PHOTO_PIXELS = 20_000_000
@@ -57,25 +56,14 @@ def reencode_photo(data: bytes) -> Photo:
         raise PhotoError("the file is empty", code="photo.empty")
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoError(f"the file has {len(data)} bytes, more than {MAX_PHOTO_BYTES}", code="photo.too_large")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS) as image:
-                pixels = image.width * image.height
-                if pixels > MAX_PHOTO_PIXELS or pixels == 0:
-                    raise PhotoError(f"the image has {image.width}x{image.height} pixels, more than "
-                                     f"{MAX_PHOTO_PIXELS}", code="photo.too_many_pixels")
-                image.draft("RGB", (STORED_MAX_SIDE, STORED_MAX_SIDE))  # JPEG: decode at a reduced scale
-                upright = ImageOps.exif_transpose(image)
-                upright.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
-                pixels_only = _flatten(upright)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise PhotoError("the image declares too many pixels (a decompression bomb)",
-                             code="photo.too_many_pixels") from None
-        except UnidentifiedImageError:
-            raise PhotoError("the file is not a JPEG, PNG or WebP image", code="photo.not_image") from None
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-            raise PhotoError(f"the image cannot be decoded ({type(exc).__name__})", code="photo.damaged") from None
+    try:
+        with open_image(data, ACCEPTED_FORMATS, max_pixels=MAX_PHOTO_PIXELS) as image:
+            image.draft("RGB", (STORED_MAX_SIDE, STORED_MAX_SIDE))  # JPEG: decode at a reduced scale
+            upright = ImageOps.exif_transpose(image)
+            upright.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE), Image.Resampling.LANCZOS)
+            pixels_only = _flatten(upright)
+    except ImageRejected as exc:
+        raise PhotoError(exc.message, code=f"photo.{exc.reason}") from None
     for quality in _QUALITIES:
         out = io.BytesIO()
         pixels_only.save(out, "JPEG", quality=quality, optimize=True, progressive=True)

@@ -12,20 +12,17 @@ Functions take a session and a clock and never commit.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
-import struct
-import warnings
 from datetime import datetime
 
-from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import LedgerError
 
 from .access import Caller
+from .images import ImageRejected, open_image
 from .models import Batch
 from .queries import NotFound
 from .workspace_models import Document, DocumentUpload
@@ -59,20 +56,11 @@ def check_document(data: bytes, media_type: str) -> None:
         if not data.startswith(b"%PDF-"):
             raise DocumentError(f"a PDF starts with %PDF-, found {data[:5]!r}")
         return
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(data), formats=(image_format,)) as image:
-                pixels = image.width * image.height
-                if not 0 < pixels <= MAX_PIXELS:
-                    raise DocumentError(f"the image has {image.width}x{image.height} pixels; at most {MAX_PIXELS}")
-                image.load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise DocumentError("the image declares too many pixels (a decompression bomb)") from None
-        except UnidentifiedImageError:
-            raise DocumentError(f"the file is not a {image_format} image") from None
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:
-            raise DocumentError(f"the image cannot be decoded ({type(exc).__name__})") from None
+    try:
+        with open_image(data, (image_format,), max_pixels=MAX_PIXELS) as image:
+            image.load()
+    except ImageRejected as exc:
+        raise DocumentError(exc.message) from None
 
 
 def store_document(session: Session, *, credit_code: str, data: bytes, media_type: str,
