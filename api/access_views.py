@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from trace import access, queries
+from trace import access, queries, workspace
 from trace.access_models import Account, ApiToken, KeyRequest
 
 from .auth import current_caller, require_account, require_enterprise_or_role
@@ -296,6 +296,7 @@ def _decide(request_id: str, *, approve: bool) -> Any:
     if pending.status != "pending":
         raise access.AccessError(f"key request {request_id} is already {pending.status}",
                                  code="key_request.decided")
+    workspace.require_client_request(read_session(), pending)
     index = None
     if approve:
         # The ledger statement commits on its own first: if recording the decision then failed, approving again

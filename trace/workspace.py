@@ -268,6 +268,22 @@ def list_devices(session: Session, credit_code: str) -> list[WorkspaceDevice]:
                                 .limit(1000)))
 
 
+def device_of_request(session: Session, request: KeyRequest) -> WorkspaceDevice | None:
+    """The workspace device whose enrolment made key request ``request``, or ``None`` for a command-line client's
+    request. A device's request is decided by the enterprise's administrators, who compared its fingerprint on the
+    phone, never through the registrar's key-request routes."""
+    device = session.get(WorkspaceDevice, request.key_id)
+    return device if device is not None and device.request_id == request.request_id else None
+
+
+def require_client_request(session: Session, request: KeyRequest) -> None:
+    """Raise ``key_request.workspace`` when ``request`` is a workspace device's (see :func:`device_of_request`)."""
+    if device_of_request(session, request) is not None:
+        raise AccessError(f"key request {request.request_id} is workspace device {request.key_id}'s: the "
+                          f"administrators of enterprise {request.credit_code} approve it on the team page",
+                          code="key_request.workspace")
+
+
 def require_pending(session: Session, device: WorkspaceDevice) -> KeyRequest:
     """The device's key request, which must wait for a decision; raises ``key_request.decided``."""
     request = session.get(KeyRequest, device.request_id)

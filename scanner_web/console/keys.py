@@ -31,7 +31,6 @@ from trace.access_models import KeyRequest
 from trace.context import MARKET_TIME
 from trace.models import Enterprise
 from trace.queries import NotFound
-from trace.workspace_models import WorkspaceDevice
 
 from .guard import act, current_officer, officer_required, page
 
@@ -174,9 +173,9 @@ def _page(invite_form: dict[str, str], *, error: str | None = None, invite_error
     requests: list[PendingKey] = []
     devices: dict[str, PendingDevices] = {}
     for row in access.list_key_requests(session, "pending"):
-        device = session.get(WorkspaceDevice, row.key_id)
+        device = workspace.device_of_request(session, row)
         name = _enterprise_name(session, row.credit_code)
-        if device is None or device.request_id != row.request_id:
+        if device is None:
             requests.append(PendingKey(row, name, fingerprint(row.key_id), _when(row.created_at)))
             continue
         view = workspace.device_view(session, device)
@@ -195,8 +194,7 @@ def _pending_request(request_id: str) -> KeyRequest:
         row = access.get_key_request(read_session(), request_id[:32])
     except LedgerError:
         abort(page("console/keys/missing.html", 404, request_id=request_id[:32]))
-    device = read_session().get(WorkspaceDevice, row.key_id)
-    if device is not None and device.request_id == row.request_id:
+    if workspace.device_of_request(read_session(), row) is not None:
         abort(_page(_blank_invite(), status=409,
                     error=_("This key is a workspace device: the enterprise's administrators approve it.")))
     if row.status != "pending":

@@ -115,6 +115,10 @@ def test_admin_invite_enrol_approve_sign_and_revoke(client: Any, harness: Ledger
     assert other.status_code == 409 and other.get_json()["error"]["code"] == "invite.used"
     early = _send(client, "GET", "/api/v1/workspace/me", phone)
     assert early.status_code == 401  # not a registered key yet
+    registrar = login(client, harness, "zhao.registrar", "registrar")
+    for decision in ("approve", "reject"):  # the administrators decide a device, not the registrar's key routes
+        bypass = client.post(f"/api/v1/key-requests/{device['request_id']}/{decision}", headers=registrar)
+        assert bypass.status_code == 409 and bypass.get_json()["error"]["code"] == "key_request.workspace"
 
     devices_path = f"/api/v1/enterprises/{farm.code}/devices"
     approve_path = f"{devices_path}/{phone.key_id}/approve"
