@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from ledger import LedgerError, build_statement, sign_statement
+from ledger import Statement, sign_statement
 
 from ..csv_import import ImportPlan, RowError, parse_csv, template_csv
 from ..settings import Settings
+from .commands import ledger_origin
+from .drafts import check_draft
 from .errors import ClientError, InputError
 from .http import JsonClient, quote_segment
 from .keyfile import KeyFile, load_key_file, read_passphrase, request_signer
@@ -52,7 +54,8 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
               for item in answer.get("errors", ())] if isinstance(answer, dict) else []
     if errors:
         return _report(args.file, errors)
-    envelopes = sign_drafts(key, plan, answer.get("drafts") if isinstance(answer, dict) else None)
+    envelopes = sign_drafts(key, plan, answer.get("drafts") if isinstance(answer, dict) else None,
+                            origin=ledger_origin(client))
     print(f"signed {len(envelopes)} statement(s) from {plan.rows} row(s) of {args.file}", file=sys.stderr)
     if args.out:
         _write(Path(args.out), envelopes)
@@ -73,16 +76,19 @@ def cmd_import_csv(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
-def sign_drafts(key: KeyFile, plan: ImportPlan, drafts: Any) -> list[tuple[dict[str, Any], str]]:
+def sign_drafts(key: KeyFile, plan: ImportPlan, drafts: Any, *,
+                origin: str) -> list[tuple[dict[str, Any], str]]:
     """Sign the server's drafts after checking them against ``plan`` (this file read here): one per statement,
     each of the plan's type, by ``key``'s author and key, with the row's body (and time when the row gives one),
-    chained one after another, and hashed as the server said. Returns ``(envelope, statement hash)`` pairs.
+    on ledger ``origin``, chained one after another, and hashed as the server said
+    (:func:`trace.client.drafts.check_draft`). Returns ``(envelope, statement hash)`` pairs.
     Raises :class:`ClientError` (``client.response``) naming the row of the first draft that is not so."""
     if not isinstance(drafts, list) or len(drafts) != len(plan.requests):
         count = len(drafts) if isinstance(drafts, list) else "no"
         raise ClientError(f"the server drafted {count} statements for the {len(plan.requests)} this file asks for",
                           code="client.response")
     signed: list[tuple[dict[str, Any], str]] = []
+    previous: Statement | None = None
     for draft, request, rows in zip(drafts, plan.requests, plan.request_rows, strict=True):
         fields = draft.get("statement") if isinstance(draft, dict) else None
         where = f"row {rows[0]}"
@@ -95,20 +101,9 @@ def sign_drafts(key: KeyFile, plan: ImportPlan, drafts: Any) -> list[tuple[dict[
                 raise ClientError(f"{where}: the server's draft has {name} {json.dumps(fields.get(name))[:200]}, "
                                   f"this file asks for {json.dumps(value, ensure_ascii=False)[:200]}; nothing was "
                                   "signed", code="client.response")
-        try:
-            statement = build_statement(ledger=fields["ledger"], type=fields["type"], author=fields["author"],
-                                        key=fields["key"], seq=fields["seq"], prev=fields["prev"],
-                                        time=fields["time"], body=fields["body"], links=fields["links"])
-        except (KeyError, LedgerError) as exc:
-            raise ClientError(f"{where}: the server's draft is not a statement: {exc}", code="client.response") \
-                from None
-        if statement.hash_hex != draft.get("statement_hash"):
-            raise ClientError(f"{where}: the draft hashes to {statement.hash_hex}, the server said "
-                              f"{draft.get('statement_hash')}", code="client.response")
-        if signed and (statement.seq != signed[-1][0]["statement"]["seq"] + 1 or statement.prev != signed[-1][1]):
-            raise ClientError(f"{where}: the draft does not follow the previous one in the author's chain",
-                              code="client.response")
+        statement = check_draft(draft, key, origin=origin, previous=previous, where=where)
         signed.append((sign_statement(key.signer, statement).envelope(), statement.hash_hex))
+        previous = statement
     return signed
 
 

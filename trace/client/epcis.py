@@ -19,11 +19,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ledger import LedgerError, sign_statement
-from ledger.statements import parse_statement
+from ledger import Statement, sign_statement
 
 from ..settings import Settings
 from .commands import EXIT_FAILED, EXIT_OK, ledger_origin
+from .drafts import check_draft
 from .errors import ClientError, InputError
 from .http import JsonClient, quote_segment
 from .keyfile import KeyFile, load_key_file, read_passphrase, request_signer
@@ -96,24 +96,14 @@ def capture_document(client: JsonClient, key: KeyFile, data: bytes, event_count:
 def sign_drafts(key: KeyFile, statements: list[dict[str, Any]], *, origin: str) -> list[str]:
     """Base64 signatures of the drafted statements, after checking each is a custody statement of ``key``'s
     enterprise, naming ``key``, on ledger ``origin``, chained one after another. Raises :class:`ClientError`."""
-    signatures, previous = [], None
+    signatures: list[str] = []
+    previous: Statement | None = None
     for item in statements:
-        where = f"event {item.get('eventIndex')}"
-        try:
-            statement = parse_statement(item.get("statement"))
-        except LedgerError as exc:
-            raise ClientError(f"{where}: the drafted statement is malformed: {exc}", code="client.response") \
-                from None
-        problems = [f"type {statement.type} is not a captured event type"] * (statement.type not in CAPTURED_TYPES)
-        problems += [f"author {statement.author}, expected {key.credit_code}"] * (statement.author != key.credit_code)
-        problems += [f"key {statement.key}, expected {key.key_id}"] * (statement.key != key.key_id)
-        problems += [f"ledger {statement.ledger}, expected {origin}"] * (statement.ledger != origin)
-        if previous is not None and (statement.seq, statement.prev) != (previous.seq + 1, previous.hash_hex):
-            problems.append(f"seq {statement.seq} does not follow seq {previous.seq}")
-        if item.get("statement_hash") != statement.hash_hex:
-            problems.append(f"statement hash {item.get('statement_hash')}, computed {statement.hash_hex}")
-        if problems:
-            raise ClientError(f"{where}: refusing to sign: {'; '.join(problems)}", code="client.response")
+        where = f"event {item.get('eventIndex') if isinstance(item, dict) else '?'}"
+        statement = check_draft(item, key, origin=origin, previous=previous, where=where)
+        if statement.type not in CAPTURED_TYPES:
+            raise ClientError(f"{where}: refusing to sign: type {statement.type} is not a captured event type",
+                              code="client.response")
         signatures.append(sign_statement(key.signer, statement).signature_b64)
         previous = statement
     return signatures

@@ -102,12 +102,17 @@ def test_a_draft_other_than_the_row_is_not_signed(harness: LedgerHarness, tmp_pa
               "key": key.key_id, "seq": 1, "prev": None, "links": {}, "time": "2026-11-21T08:00:00+08:00",
               "body": {**plan.requests[0].body, "quantity": "3000"}}
     with pytest.raises(ClientError, match="row 2: the server's draft has body"):
-        sign_drafts(key, plan, [{"statement": fields, "statement_hash": "00" * 32, "error": None}])
+        sign_drafts(key, plan, [{"statement": fields, "statement_hash": "00" * 32, "error": None}],
+                    origin="test.example/ledger")
     with pytest.raises(ClientError, match="drafted 0 statements for the 1"):
-        sign_drafts(key, plan, [])
+        sign_drafts(key, plan, [], origin="test.example/ledger")
     fields["body"] = plan.requests[0].body
-    with pytest.raises(ClientError, match="row 2: the draft hashes to"):
-        sign_drafts(key, plan, [{"statement": fields, "statement_hash": "00" * 32, "error": None}])
+    with pytest.raises(ClientError, match="row 2: refusing to sign: statement hash 0000"):
+        sign_drafts(key, plan, [{"statement": fields, "statement_hash": "00" * 32, "error": None}],
+                    origin="test.example/ledger")
+    with pytest.raises(ClientError, match="row 2: refusing to sign: ledger test.example/ledger, expected other/ledger"):
+        sign_drafts(key, plan, [{"statement": fields, "statement_hash": "00" * 32, "error": None}],
+                    origin="other/ledger")
 
 
 def test_csv_template_writes_a_new_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
