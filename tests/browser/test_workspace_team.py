@@ -108,6 +108,9 @@ def test_admin_invites_approves_and_revokes_a_staff_phone(phone: Any, staff_phon
     active.wait_for(timeout=WAIT_MS)
     assert "已启用" in active.inner_text()
     assert phone.locator("[data-ws-pending-empty]").is_visible()
+    own_card = phone.locator(f"[data-ws-devices] li[data-key-id='{admin.key_id}']")
+    assert own_card.locator("[data-action=revoke]").count() == 0  # this phone's one revoke button is above the list
+    assert phone.locator("[data-ws-revoke-own]").is_visible()
 
     # The staff phone opens the workspace by itself; its key is in the ledger under its label.
     staff_phone.wait_for_url(f"{live_server}/workspace/", timeout=WAIT_MS)

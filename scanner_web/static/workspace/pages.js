@@ -313,7 +313,7 @@ function deviceCard(device, row, isAdmin) {
     add("devices.approve", "", () => decide(device, row, "approve"));
     add("devices.reject", "button-secondary", () => decide(device, row, "reject"));
   }
-  if (row.status === "active" && (isAdmin || row.key_id === device.keyId)) {
+  if (row.status === "active" && isAdmin && row.key_id !== device.keyId) {  // this phone: "revoke my key" above
     add("devices.revoke", "button-danger", () => revoke(device, row));
   }
   if (buttons.childElementCount) item.append(buttons);
