@@ -2,7 +2,7 @@
 (``/lookup``, the target of the home page's and the kiosk's forms), the in-browser camera scanner (``/scan``) and
 the self-service terminal (``/kiosk``).
 
-A typed code is read (:mod:`scanner_web.codes`), found in the ledger (:mod:`scanner_web.lookup`) and answered with a
+A typed code is read (:mod:`trace.codes`), found in the ledger (:mod:`scanner_web.lookup`) and answered with a
 303 redirect to the resolver's page; a malformed code re-renders the form with the precise reason (400), an unknown
 one says it is not registered, which may mean a counterfeit (404).
 """
@@ -15,9 +15,9 @@ from flask import Blueprint, redirect, render_template, request
 from flask_babel import gettext as _
 
 from api.context import read_session
+from trace.codes import CodeError, read_code
 from trace.queries import NotFound
 
-from .codes import CodeError, read_code
 from .lookup import find_code
 
 blueprint = Blueprint("channels", __name__, template_folder="templates")

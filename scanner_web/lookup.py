@@ -14,12 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from trace import queries
+from trace.codes import ProductCode
 from trace.lots import unit_id_for
 from trace.models import Batch, Unit
 from trace.public import public_view
 from trace.queries import NotFound
-
-from .codes import ProductCode
 
 
 @dataclass(frozen=True)

@@ -25,12 +25,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import app_context, now, read_session, write_session
 from api.limits import limiter
+from trace.codes import CodeError, read_code
 from trace.context import MARKET_TIME
 from trace.queries import NotFound
 from trace.scans import Lookups, record_lookup
 
 from .channels import explain_code_error
-from .codes import CodeError, read_code
 from .lookup import Found, Summary, find_code, summarise
 
 logger = logging.getLogger(__name__)

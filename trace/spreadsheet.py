@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from ledger import LedgerError
 
+from . import codes
 from .context import MARKET_TIME, lot_ref
 from .custody import COMMISSION, DESTROY, RECEIVE, SELL, SHIP
-from .identifiers import IdentifierError, normalise_gtin, parse_digital_link
 from .models import Batch, BatchEvent, Edge, Enterprise, Event, Product
 from .processing import TRANSFORM
 from .queries import NotFound
@@ -54,8 +54,6 @@ _WORDS: dict[str, tuple[str, str]] = {
     "shipment": ("发货单", "shipment"), "shipped": ("发货数量", "shipped"), "carrier": ("承运方", "carrier"),
     "sold_twice": ("重复销售的单品", "sold twice"),
 }
-_BRACKETED = re.compile(r"\((\d{2,4})\)([^()]*)")
-_GTIN_AND_LOT = re.compile(r"(\d{8,14})\s*[\s,/|;]\s*(\S{1,20})")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -143,38 +141,21 @@ def parse_period(start: str, end: str) -> Period:
 
 
 def read_code(text: str) -> tuple[str, str | None]:
-    """A product code as ``(GTIN-14, lot or None)``: a GTIN (8, 12, 13 or 14 digits), a GTIN and a lot separated
-    by a space, ``/`` or ``,``, a GS1 element string ``(01)…(10)…``, or a GS1 Digital Link (URI or path
-    ``01/…/10/…``). Check digits are verified. Raises :class:`SpreadsheetError` (``spreadsheet.code``)."""
-    value = text.strip()
-    if not value:
+    """A product code as ``(GTIN-14, lot or None)``, read as the public pages read it (:func:`trace.codes.read_code`:
+    a GTIN and lot separated by a space, ``/`` or ``,``, a GS1 element string, a GS1 Digital Link URI or path), and
+    also a GTIN alone, which names the product. Check digits are verified; a serial is ignored. Raises
+    :class:`SpreadsheetError` (``spreadsheet.code``), also for an SSCC or a drug code, which name no product."""
+    if not text.strip():
         raise SpreadsheetError("give a GTIN, or a GTIN and lot, or a GS1 code", code="spreadsheet.code")
-    if len(value) > 512:
-        raise SpreadsheetError("a code has at most 512 characters", code="spreadsheet.code")
     try:
-        if re.match(r"(?i)https?://", value) or re.match(r"/?01/", value):
-            uri = value if "://" in value else "https://localhost/" + value.lstrip("/")
-            link = parse_digital_link("https://" + uri.split("://", 1)[1])
-            if link.gtin is None:
-                raise SpreadsheetError("the link does not name a product (GTIN, AI 01)", code="spreadsheet.code")
-            return link.gtin, link.lot
-        if value.startswith("("):
-            found = _BRACKETED.findall(value)
-            pairs = dict(found)
-            if "".join(f"({ai}){data}" for ai, data in found) != value or "01" not in pairs or \
-                    set(pairs) - {"01", "10"} or len(pairs) != len(found):
-                raise SpreadsheetError("an element string must be (01) GTIN-14, optionally followed by (10) lot",
-                                       code="spreadsheet.code")
-            return normalise_gtin(pairs["01"]), pairs.get("10") or None
-        if value.isdigit():
-            return normalise_gtin(value), None
-        pair = _GTIN_AND_LOT.fullmatch(value)
-        if pair:
-            return normalise_gtin(pair.group(1)), pair.group(2)
-    except IdentifierError as exc:
+        code = codes.read_code(text)
+    except codes.CodeError as exc:
+        if exc.reason == "gtin_only":
+            return str(exc.params["gtin"]).zfill(14), None
         raise SpreadsheetError(exc.message, code="spreadsheet.code") from None
-    raise SpreadsheetError(f"{value[:40]!r} is not a GTIN, a GTIN with its lot, an element string or a Digital Link",
-                           code="spreadsheet.code")
+    if code.gtin is None:
+        raise SpreadsheetError(f"{code.display} does not name a product (GTIN, AI 01)", code="spreadsheet.code")
+    return code.gtin, code.lot
 
 
 def product_scope(session: Session, text: str) -> Scope:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.context import app_context, read_session, write_session
 from ledger import AppendResult, LedgerError
+from trace.codes import CodeError, read_code
 from trace.context import MARKET_TIME, lot_ref, sscc_ref
 from trace.quality import RECALL
 from trace.quantities import format_quantity
@@ -27,7 +28,6 @@ from trace.recall_notices import notice_counts, notify_parties, refresh_open_rec
 from trace.recall_scope import RecallNotFound, RecallScope, ScopeBatchNotFound, preview_scope, recall_scope
 from trace.recall_tracking import CLOSE, MIN_OVERRIDE
 
-from ..codes import CodeError, read_code
 from . import recall_exports
 from .guard import act, current_officer, officer_required, page, private
 

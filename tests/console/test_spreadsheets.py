@@ -88,7 +88,7 @@ def test_an_administrator_alone_may_not_use_it(harness: LedgerHarness, client: A
 
 @pytest.mark.parametrize(("query", "status", "code", "words"), [
     (f"kind=product&code={WRONG_DIGIT}&{MARCH}", 422, "spreadsheet.code", "check digit wrong"),
-    ("kind=product&code=spinach&" + MARCH, 422, "spreadsheet.code", "is not a GTIN"),
+    ("kind=product&code=spinach&" + MARCH, 422, "spreadsheet.code", "is not a product link"),
     (f"kind=product&code={gtin('6909999', 9)}&{MARCH}", 404, "not_found.product", "is not defined"),
     ("kind=batch&code={greens}&" + MARCH, 422, "spreadsheet.code", "needs its lot"),
     ("kind=batch&code={greens}/NOPE&" + MARCH, 404, "not_found.batch", "is not in the ledger"),

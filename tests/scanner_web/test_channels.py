@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from scanner_web.codes import CodeError, ProductCode, read_code
 from tests.api.support import Chain, small_chain
 from tests.conftest import LedgerHarness
 from tests.trace.world import credit_code, gtin, sscc
+from trace.codes import CodeError, ProductCode, read_code
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 

@@ -210,15 +210,18 @@ def test_codes_are_read_in_every_usual_form() -> None:
     assert read_code(f"(01){greens}(10)L1") == (greens, "L1")
     assert read_code(f"http://127.0.0.1:5000/01/{greens}/10/L%2F1") == (greens, "L/1")
     assert read_code(f"01/{greens}") == (greens, None)
+    assert read_code(f"(01){greens}(17)261231(10)L1") == (greens, "L1")  # as printed on a drug's pack
+    assert read_code(f"０１/{greens}/10/L1") == (greens, "L1")  # typed with a Chinese input method
 
 
 @pytest.mark.parametrize(("text", "words"), [
     ("", "give a GTIN"),
     (WRONG_DIGIT, "check digit wrong"),
     (f"{WRONG_DIGIT}/L1", "check digit wrong"),
-    ("06909999000", "must be 8 or 12 or 13 or 14 digits"),
-    (f"(01){GREENS}(17)261231", "must be (01) GTIN-14"),
-    ("spinach", "is not a GTIN"),
+    ("06909999000", "8 to 14 (GTIN) digits, found 11"),
+    (f"(01){GREENS}(99)X", "AI (99) is not used"),
+    ("spinach", "is not a product link"),
+    (f"(00){sscc(71)}", "does not name a product"),
     (f"https://x.example/00/{sscc(71)}", "does not name a product"),
 ])
 def test_bad_codes_are_refused_with_the_reason(text: str, words: str) -> None:

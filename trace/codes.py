@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from trace.identifiers import CSET_82, IdentifierError, gs1_check_digit, parse_digital_link
+from .identifiers import CSET_82, IdentifierError, gs1_check_digit, parse_digital_link
 
 MAX_INPUT = 512
 GTIN_LENGTHS = (8, 12, 13, 14)
