@@ -7,6 +7,11 @@ its state, where it came from, a recall warning when there is one, and the link 
 default; a message starting with ``EN`` is answered in English.
 
 Each sender is rate-limited by a keyed hash of its number, and the number is never logged or stored in clear.
+
+When ``TRACE_SMS_WEBHOOK_SECRET`` is set, only the gateway may post: each request carries ``X-Trace-Timestamp``
+(Unix seconds) and ``X-Trace-Signature: sha256=<hex>``, the HMAC-SHA256 under that secret of the timestamp, a dot
+and the raw request body. A request without them, with a wrong signature or signed more than
+:data:`SIGNATURE_WINDOW` seconds from now is refused with 401 before its code is read or counted.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ MAX_BODY = 512
 _ENGLISH = re.compile(r"^(?:EN|ENG|ENGLISH)(?:\s+|[:：,，]\s*|$)", re.IGNORECASE)
 _KEYWORD = re.compile(r"^(?:查询|查|CX|CHECK)(?:\s+|[:：,，]\s*|$)", re.IGNORECASE)
 _SHORTEN = {"product": 16, "origin": 14, "reason": 24, "code": 40}
+#: How far a gateway's signature time may be from ours, in seconds (clock skew plus delivery delay).
+SIGNATURE_WINDOW = 300
 
 
 @blueprint.post("/sms/inbound")
@@ -53,6 +60,10 @@ _SHORTEN = {"product": 16, "origin": 14, "reason": 24, "code": 40}
 @limiter.limit(GATEWAY_LIMIT)
 def inbound() -> Response:
     """Answer one inbound SMS with what the code in it says."""
+    refusal = _gateway_refusal()
+    if refusal is not None:
+        logger.warning("sms refused: not signed by the gateway", extra={"reason": refusal})
+        return _plain(f"unauthorised: {refusal}", 401)
     sender, text = _message()
     if not sender:
         return _plain("missing sender (From)", 400)
@@ -82,8 +93,33 @@ def sender_digest(sender: str) -> str:
     return hmac.new(key, f"sms-sender:{digits}".encode(), hashlib.sha256).hexdigest()[:16]
 
 
+def sign_request(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``X-Trace-Signature`` value a gateway sends with ``body`` at ``timestamp`` (Unix seconds)."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def _gateway_refusal() -> str | None:
+    """Why this request is not the gateway's (see the module docstring), or ``None`` when it is, or when no
+    secret is configured."""
+    secret = app_context().settings.sms_webhook_secret
+    if not secret:
+        return None
+    stamp, signature = request.headers.get("X-Trace-Timestamp", ""), request.headers.get("X-Trace-Signature", "")
+    if not stamp or not signature:
+        return "X-Trace-Timestamp and X-Trace-Signature are required"
+    if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
+        return "X-Trace-Timestamp must be Unix seconds"
+    if abs(now().timestamp() - int(stamp)) > SIGNATURE_WINDOW:
+        return f"the signature time is more than {SIGNATURE_WINDOW} seconds from the server's"
+    if not hmac.compare_digest(signature.encode(), sign_request(secret, int(stamp), request.get_data()).encode()):
+        return "the signature does not match the body"
+    return None
+
+
 def _message() -> tuple[str, str]:
     """(sender, text) from a form post or a JSON body; empty strings when absent."""
+    request.get_data()  # cache the raw body first: parsing the form alone would consume it before its signature check
     if request.is_json:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):

@@ -48,6 +48,9 @@ class Settings:
     #: Complaints filed per client address; not lower, as mobile carriers put many phones behind one address.
     rate_limit_complaints: str = "5 per minute;60 per day"
     rate_limit_storage: str = "memory://"
+    #: The secret shared with the SMS gateway, which signs each inbound message (``X-Trace-Signature``); empty
+    #: means unsigned messages are answered, for development only (docs/operations.md).
+    sms_webhook_secret: str = field(default="", repr=False)
 
     @property
     def operator_key_file(self) -> Path:

@@ -271,3 +271,40 @@ def test_sms_is_limited_per_sender_and_never_logs_the_number(harness: LedgerHarn
     assert len(logged) == 9 and all(len(record.__dict__["sender"]) == 16 for record in logged)
     for number in ("13800138000", "13900139000"):
         assert all(number not in str(record.__dict__) for record in caplog.records)
+
+
+def test_sms_with_a_gateway_secret_answers_only_signed_fresh_requests(harness: LedgerHarness, shop: Shop) -> None:
+    import time
+    from urllib.parse import urlencode
+
+    from api import create_app
+    from scanner_web.sms import sign_request
+    settings = harness.settings
+    app = create_app({"database_url": settings.database_url, "ledger_origin": settings.ledger_origin,
+                      "key_dir": settings.key_dir, "key_passphrase": settings.key_passphrase, "testing": True,
+                      "sms_webhook_secret": "gateway-secret"})
+    body = urlencode({"From": "13800138000", "Body": f"{shop.greens} QG-1"}).encode()
+
+    def post(headers: dict[str, str], data: bytes = body) -> tuple[int, str]:
+        response = client.post("/sms/inbound", data=data, headers=headers,
+                               content_type="application/x-www-form-urlencoded")
+        return response.status_code, response.get_data(as_text=True)
+
+    try:
+        client = app.test_client()
+        stamp = int(time.time())
+        status, reply = post({"X-Trace-Timestamp": str(stamp),
+                              "X-Trace-Signature": sign_request("gateway-secret", stamp, body)})
+        assert status == 200 and reply.startswith("【产品追溯】青菜 批次QG-1：正常。"), reply
+        assert post({}) == (401, "unauthorised: X-Trace-Timestamp and X-Trace-Signature are required")
+        forged = {"X-Trace-Timestamp": str(stamp), "X-Trace-Signature": sign_request("guessed", stamp, body)}
+        assert post(forged) == (401, "unauthorised: the signature does not match the body")
+        signed = {"X-Trace-Timestamp": str(stamp), "X-Trace-Signature": sign_request("gateway-secret", stamp, body)}
+        assert post(signed, body.replace(b"QG-1", b"QG-2"))[0] == 401  # the body was changed after signing
+        old = stamp - 301
+        stale = {"X-Trace-Timestamp": str(old), "X-Trace-Signature": sign_request("gateway-secret", old, body)}
+        assert post(stale) == (401, "unauthorised: the signature time is more than 300 seconds from the server's")
+        assert post({"X-Trace-Timestamp": "１２", "X-Trace-Signature": "sha256=00"}) == (
+            401, "unauthorised: X-Trace-Timestamp must be Unix seconds")
+    finally:
+        app.extensions["trace"].engine.dispose()
