@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -102,9 +101,9 @@ def _graph(graph: Provenance) -> dict[str, Any]:
                       "recalls": [{"entry_index": index, "source_ref": source, "issuer": issuer, "reason": reason}
                                   for index, source, issuer, reason in node.recalls]})
     return {"root": graph.root, "direction": graph.direction, "nodes": nodes,
-            "links": [asdict(link) for link in graph.links],
+            "links": [link._asdict() for link in graph.links],
             "events": [queries.event_view(hop) for _, hop in sorted(graph.events.items())],
-            "sources": graph.sources, "holders": [asdict(holder) for holder in graph.holders],
+            "sources": graph.sources, "holders": [holder._asdict() for holder in graph.holders],
             "enterprises": {code: {"name": name, "locations": json.loads(locations)}
                             for code, (name, locations) in graph.enterprises.items()}}
 

@@ -4,23 +4,31 @@ Both walk ``trace_edges`` with one recursive query into a temporary table (corre
 none is skipped), then read the batches, hops, events and holders of the graph with one query each joined
 against that table: a handful of round trips whatever the graph's depth. Figures for a 100-hop chain and
 10,000-batch graphs are in ``docs/benchmarks.md`` (``bench/provenance_bench.py``).
+
+The graph keeps the driver's plain row tuples and builds each record (a named tuple) when it is read. A tuple of
+strings and numbers is dropped from the garbage collector's tracking at its first pass; objects (SQLAlchemy rows,
+dataclasses, named tuples) stay tracked, and the 40,000 to 60,000 that a 10,000-batch graph used to keep made
+most calls pay a full collection, as long as the queries themselves. A record read once and dropped, as a
+serialiser does, is freed at once and never reaches the collector's older generations.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from itertools import groupby, starmap
+from operator import itemgetter
+from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 
-from sqlalchemy import CTE, Column, MetaData, Select, String, Table, delete, insert, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import CTE, Column, Connection, MetaData, Select, String, Table, delete, func, insert, literal, select
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Executable, true
 
 from .models import Batch, BatchEvent, Content, Edge, Enterprise, Event, Holding, Product, Recall, Shipment
 from .queries import NotFound
 
 
-@dataclass(frozen=True, slots=True)
-class Hop:
+class Hop(NamedTuple):
     """One event on a batch: who did what, where and when. ``summary`` is the event's JSON text as stored."""
 
     entry_index: int
@@ -32,8 +40,12 @@ class Hop:
     corrected_by: int | None
 
 
-@dataclass(slots=True)
-class BatchNode:
+class BatchNode(NamedTuple):
+    """One batch of the graph as stored, with its product's name and category; its recalls ``(entry index,
+    source batch, issuer, reason)``; and, when events were read, the entry indexes of its events in ledger order
+    (``events``: all of them, or only the latest few when bounded) and how many it has in all (``event_count``,
+    ``None`` when events were not read)."""
+
     ref: str
     kind: str
     gtin: str | None
@@ -51,12 +63,12 @@ class BatchNode:
     certificates: str
     status: str
     inspection: str | None
-    recalls: list[tuple[int, str, str, str]] = field(default_factory=list)
-    events: list[int] = field(default_factory=list)
+    recalls: tuple[tuple[int, str, str, str], ...] = ()
+    events: tuple[int, ...] = ()
+    event_count: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Link:
+class Link(NamedTuple):
     """``child`` was made from or packed with ``parent`` by ``actor`` at ``location`` and ``time``: one hop."""
 
     parent: str
@@ -69,8 +81,7 @@ class Link:
     location: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Holder:
+class Holder(NamedTuple):
     """Where part of a batch is now: ``held`` by an enterprise, ``in_transit`` to one, or ``packed`` in a
     logistic unit."""
 
@@ -80,20 +91,87 @@ class Holder:
     state: str
 
 
+_K = TypeVar("_K")
+_R = TypeVar("_R")
+
+
+class RecordList(Sequence[_R], Generic[_R]):
+    """Rows kept as plain tuples, read as records ``make(*row)``: a new record at each read."""
+
+    __slots__ = ("_make", "_rows")
+
+    def __init__(self, make: Callable[..., _R], rows: list[tuple[Any, ...]]) -> None:
+        self._make = make
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[_R]:
+        return starmap(self._make, self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> _R: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[_R]: ...
+
+    def __getitem__(self, index: int | slice) -> _R | list[_R]:
+        if isinstance(index, slice):
+            return list(starmap(self._make, self._rows[index]))
+        return self._make(*self._rows[index])
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list or another record list of the same records, in the same order, as a list would be."""
+        if isinstance(other, RecordList | list):
+            return len(self) == len(other) and all(mine == theirs for mine, theirs in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, as a list, so not hashable either
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
+
+class RecordMap(Mapping[_K, _R], Generic[_K, _R]):
+    """Rows kept as plain tuples by key, read as records ``make(*row)``: a new record at each read."""
+
+    __slots__ = ("_make", "_rows")
+
+    def __init__(self, make: Callable[..., _R], rows: dict[_K, tuple[Any, ...]]) -> None:
+        self._make = make
+        self._rows = rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[_K]:
+        return iter(self._rows)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._rows
+
+    def __getitem__(self, key: _K) -> _R:
+        return self._make(*self._rows[key])
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
 @dataclass
 class Provenance:
-    """A provenance graph around ``root``: its batches, the hops between them, and (when asked) every event of
+    """A provenance graph around ``root``: its batches, the hops between them, and (when asked) the events of
     every batch (``events``, by entry index; ``BatchNode.events`` lists each batch's). ``sources`` are the
     batches without inputs (backward); ``holders`` who holds what of each batch now (forward). ``enterprises``
     maps the credit codes that appear to ``(name, locations JSON)``."""
 
     root: str
     direction: str
-    nodes: dict[str, BatchNode]
-    links: list[Link]
-    events: dict[int, Hop] = field(default_factory=dict)
+    nodes: Mapping[str, BatchNode]
+    links: Sequence[Link]
+    events: Mapping[int, Hop] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
-    holders: list[Holder] = field(default_factory=list)
+    holders: Sequence[Holder] = field(default_factory=list)
     enterprises: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -107,32 +185,44 @@ class BatchNotFound(NotFound):
     code = "not_found.batch"
 
 
-def trace_back(session: Session, ref: str, *, with_events: bool = True) -> Provenance:
+def trace_back(session: Session, ref: str, *, with_events: bool = True,
+               latest_events: int | None = None) -> Provenance:
     """Every batch ``ref`` was made from, transitively, each hop with who, where and when, and (``with_events``)
-    every event of every batch. Raises :class:`BatchNotFound`."""
-    graph = _graph(session, ref, _materialise(session, ref, upstream=True), upstream=True, with_events=with_events)
-    children = {link.child for link in graph.links}
-    graph.sources = sorted(node for node in graph.nodes if node not in children)
-    return graph
+    every event of every batch, or with ``latest_events=N`` only each batch's latest ``N`` by entry index (its
+    ``event_count`` still counts them all). Raises :class:`BatchNotFound`, and ``ValueError`` for a negative
+    ``latest_events``."""
+    _check_bound(latest_events)
+    return _graph(session, ref, _materialise(session, ref, upstream=True), upstream=True, with_events=with_events,
+                  latest_events=latest_events)
 
 
-def trace_forward(session: Session, ref: str, *, with_events: bool = False) -> Provenance:
+def trace_forward(session: Session, ref: str, *, with_events: bool = False,
+                  latest_events: int | None = None) -> Provenance:
     """Every batch made from or packed with ``ref``, transitively, and who holds how much of each now: the scope
-    of a recall. Raises :class:`BatchNotFound`."""
+    of a recall. ``with_events`` and ``latest_events`` as for :func:`trace_back`. Raises :class:`BatchNotFound`,
+    and ``ValueError`` for a negative ``latest_events``."""
+    _check_bound(latest_events)
     walk = _materialise(session, ref, upstream=False)
-    graph = _graph(session, ref, walk, upstream=False, with_events=with_events)
+    graph = _graph(session, ref, walk, upstream=False, with_events=with_events, latest_events=latest_events)
     walked = select(walk.c.ref)
-    held = select(Holding.ref, Holding.holder, Holding.quantity, literal("held", String(12)).label("state")) \
+    held = select(Holding.ref, literal("held", String(12)).label("state"), Holding.holder, Holding.quantity) \
         .where(Holding.ref.in_(walked))
-    moving = select(Shipment.ref, Shipment.receiver, Shipment.quantity, literal("in_transit", String(12))) \
+    moving = select(Shipment.ref, literal("in_transit", String(12)), Shipment.receiver, Shipment.quantity) \
         .where(Shipment.ref.in_(walked), Shipment.status == "in_transit")
-    packed = select(Content.ref, Content.container, Content.quantity, literal("packed", String(12))) \
+    packed = select(Content.ref, literal("packed", String(12)), Content.container, Content.quantity) \
         .where(Content.ref.in_(walked))
-    rows = session.connection().execute(held.union_all(moving, packed)).all()
-    graph.holders = sorted((Holder(*row) for row in rows), key=lambda item: (item.ref, item.state, item.holder))
-    graph.enterprises.update(_enterprises(session, {holder.holder for holder in graph.holders
-                                                    if holder.state != "packed"} - graph.enterprises.keys()))
+    # Sorted as the plain row tuples (batch, state, holder), then built: no key function called per holder.
+    holders = [(batch_ref, holder, quantity, state) for batch_ref, state, holder, quantity
+               in sorted(_rows(session.connection(), held.union_all(moving, packed)))]
+    graph.holders = RecordList(Holder, holders)
+    graph.enterprises.update(_enterprises(session, {holder for _, holder, _, state in holders
+                                                    if state != "packed"} - graph.enterprises.keys()))
     return graph
+
+
+def _check_bound(latest_events: int | None) -> None:
+    if latest_events is not None and latest_events < 0:
+        raise ValueError(f"latest_events must be 0 or more, not {latest_events}")
 
 
 def _walk(ref: str, *, upstream: bool) -> CTE:
@@ -155,56 +245,113 @@ def _materialise(session: Session, ref: str, *, upstream: bool) -> Table:
     return _WALKED
 
 
-def _graph(session: Session, ref: str, walk: Table, *, upstream: bool, with_events: bool) -> Provenance:
-    connection = session.connection()  # Core rows: the ORM's per-row bookkeeping would double the time
+def _graph(session: Session, ref: str, walk: Table, *, upstream: bool, with_events: bool,
+           latest_events: int | None) -> Provenance:
+    connection = session.connection()
     # `ref IN (SELECT ref FROM trace_walked)`, not a join: the temporary table has no statistics, and SQLite and
     # PostgreSQL then plan a join as a scan of the large table (88 ms at a million events) instead of index
     # lookups per walked batch.
-    walked = select(walk.c.ref)
-    rows = connection.execute(
-        select(Batch.ref, Batch.kind, Batch.gtin, Batch.lot, Batch.sscc, Product.name, Product.category, Batch.unit,
-               Batch.quantity, Batch.outstanding, Batch.creator, Batch.produced_on, Batch.expires_on, Batch.origin,
-               Batch.certificates, Batch.status, Batch.inspection, Recall.recall_index, Recall.source_ref,
-               Recall.issuer, Recall.reason)
-        .outerjoin(Product, Product.gtin == Batch.gtin).outerjoin(Recall, Recall.ref == Batch.ref)
-        .where(Batch.ref.in_(walked))).all()
-    nodes: dict[str, BatchNode] = {}
-    for row in rows:
-        node = nodes.get(row[0])
-        if node is None:
-            node = nodes[row[0]] = BatchNode(*cast(tuple[Any, ...], row[:17]))
-        if row[17] is not None:
-            node.recalls.append((row[17], row[18], row[19], row[20]))
+    walked: Select[str] = select(walk.c.ref)
+    rows = _rows(connection, select(
+        Batch.ref, Batch.kind, Batch.gtin, Batch.lot, Batch.sscc, Product.name, Product.category, Batch.unit,
+        Batch.quantity, Batch.outstanding, Batch.creator, Batch.produced_on, Batch.expires_on, Batch.origin,
+        Batch.certificates, Batch.status, Batch.inspection)
+        .outerjoin(Product, Product.gtin == Batch.gtin).where(Batch.ref.in_(walked)))
+    # Recalls apart: few batches have one, and an outer join would widen every batch's row for them.
+    recalls: dict[str, list[tuple[int, str, str, str]]] = {}
+    for recalled, *recall in _rows(connection, select(Recall.ref, Recall.recall_index, Recall.source_ref,
+                                                      Recall.issuer, Recall.reason)
+                                   .where(Recall.ref.in_(walked)).order_by(Recall.recall_index)):
+        recalls.setdefault(recalled, []).append(cast(tuple[int, str, str, str], tuple(recall)))
+    events: dict[str, tuple[int, ...]] = {}
+    counts: dict[str, int] = {}
+    wanted = _batch_events(connection, walk, latest_events, events, counts) if with_events else None
+    # Every node, even one without events or recalls, gets its own value, so the records stay immutable.
+    nodes = RecordMap(BatchNode, {row[0]: (*row, tuple(recalls.get(row[0], ())), events.get(row[0], ()),
+                                           counts.get(row[0], 0) if with_events else None) for row in rows})
     if ref not in nodes:
         raise BatchNotFound(f"batch {ref} is not in the ledger")
     joined = Edge.child if upstream else Edge.parent
-    links = [Link(*row) for row in connection.execute(
-        select(Edge.parent, Edge.child, Edge.kind, Edge.quantity, Edge.entry_index, Event.actor, Event.time,
-               Event.location)
+    links = _rows(connection, select(
+        Edge.parent, Edge.child, Edge.kind, Edge.quantity, Edge.entry_index, Event.actor, Event.time, Event.location)
         .join(Event, Event.entry_index == Edge.entry_index).where(joined.in_(walked))
-        .order_by(Edge.entry_index, Edge.parent, Edge.child))]
-    graph = Provenance(root=ref, direction="back" if upstream else "forward", nodes=nodes, links=links)
-    actors = {node.creator for node in nodes.values()} | {link.actor for link in links}
-    if with_events:
-        for batch_ref, index in connection.execute(select(BatchEvent.ref, BatchEvent.entry_index)
-                                                .where(BatchEvent.ref.in_(walked))
-                                                .order_by(BatchEvent.entry_index)):
-            nodes[batch_ref].events.append(index)
-        wanted = select(BatchEvent.entry_index).where(BatchEvent.ref.in_(walked))
-        graph.events = {row[0]: Hop(*row) for row in connection.execute(
-            select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
-                   Event.corrected_by).where(Event.entry_index.in_(wanted)))}
-        actors |= {hop.actor for hop in graph.events.values()}
+        .order_by(Edge.entry_index, Edge.parent, Edge.child))
+    graph = Provenance(root=ref, direction="back" if upstream else "forward", nodes=nodes,
+                       links=RecordList(Link, links))
+    if upstream:
+        children = {row[1] for row in links}
+        graph.sources = sorted(node for node in nodes if node not in children)
+    actors = {row[10] for row in rows} | {row[5] for row in links}  # creators, and the actors of the hops
+    if wanted is not None:
+        hops = _rows(connection, select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location,
+                                        Event.summary, Event.corrected_by).where(Event.entry_index.in_(wanted)))
+        graph.events = RecordMap(Hop, {row[0]: row for row in hops})
+        actors |= {row[2] for row in hops}
     graph.enterprises = _enterprises(session, actors)
     return graph
+
+
+def _batch_events(connection: Connection, walk: Table, latest: int | None, events: dict[str, tuple[int, ...]],
+                  counts: dict[str, int]) -> Select[int] | None:
+    """Fill ``events`` with each walked batch's entry indexes in ledger order (all, or its ``latest`` few) and
+    ``counts`` with how many it has in all; returns the query of the entry indexes kept, for the events themselves
+    (``None`` when none is kept). Every (batch, entry index) pair is read, from the primary key alone, since the
+    counts need them; only the events kept are read in full."""
+    walked = select(walk.c.ref)
+    bounded = False
+    # By batch, then ledger order: each batch's run of rows becomes its tuple, with no list per batch (10,000
+    # lists alive at once would be tracked by the garbage collector, as the module's docstring explains).
+    for batch_ref, run in groupby(_rows(connection, select(BatchEvent.ref, BatchEvent.entry_index)
+                                        .where(BatchEvent.ref.in_(walked))
+                                        .order_by(BatchEvent.ref, BatchEvent.entry_index)), itemgetter(0)):
+        indexes = tuple(index for _, index in run)
+        counts[batch_ref] = len(indexes)
+        if latest is not None and len(indexes) > latest:
+            indexes, bounded = indexes[len(indexes) - latest:], True
+        events[batch_ref] = indexes
+    if latest == 0:
+        return None
+    if latest is None or not bounded:
+        return select(BatchEvent.entry_index).where(BatchEvent.ref.in_(walked))
+    return select(_latest(connection, walk, latest).subquery().c.entry_index)
+
+
+def _latest(connection: Connection, walk: Table, latest: int) -> Select[str, int]:
+    """``(ref, entry_index)`` of each walked batch's latest ``latest`` (1 or more) events. Not a window function
+    (``row_number() OVER (PARTITION BY ref …)``): it numbers and sorts every event of every batch, several times
+    slower on SQLite for a lot with a thousand events. PostgreSQL reads each batch's latest events from the end of
+    its range of the (ref, entry_index) primary key."""
+    if connection.dialect.name == "postgresql":
+        newest = select(BatchEvent.entry_index).where(BatchEvent.ref == walk.c.ref) \
+            .order_by(BatchEvent.entry_index.desc()).limit(latest).lateral("newest")
+        return select(walk.c.ref, newest.c.entry_index).select_from(walk.join(newest, true()))
+    # SQLite has no LATERAL. Each event of a walked batch is kept when it is at or after the batch's
+    # latest-but-(latest - 1) event (any, when the batch has fewer): index lookups driven by the walked batches, as
+    # everywhere here; a join from the walked table was planned as a scan of every batch event (240 ms at a million).
+    later = aliased(BatchEvent)
+    bound = select(later.entry_index).where(later.ref == BatchEvent.ref).order_by(later.entry_index.desc()) \
+        .limit(1).offset(latest - 1).scalar_subquery()
+    return select(BatchEvent.ref, BatchEvent.entry_index) \
+        .where(BatchEvent.ref.in_(select(walk.c.ref)), BatchEvent.entry_index >= func.coalesce(bound, 0))
+
+
+def _rows(connection: Connection, statement: Executable) -> list[tuple[Any, ...]]:
+    """The rows of ``statement`` as the driver's plain tuples, not SQLAlchemy ``Row`` objects (which the garbage
+    collector tracks, see the module's docstring). Every column read here is a string or an integer, which
+    SQLAlchemy does not convert on either database, so the tuples hold what the rows would."""
+    result = connection.execute(statement)
+    try:
+        return cast(list[tuple[Any, ...]], result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _enterprises(session: Session, codes: Iterable[str]) -> dict[str, tuple[str, str]]:
     wanted = sorted(set(codes))
     out: dict[str, tuple[str, str]] = {}
     for start in range(0, len(wanted), 500):
-        for code, name, locations in session.connection().execute(
-                select(Enterprise.credit_code, Enterprise.name, Enterprise.locations)
+        for code, name, locations in _rows(session.connection(), select(
+                Enterprise.credit_code, Enterprise.name, Enterprise.locations)
                 .where(Enterprise.credit_code.in_(wanted[start:start + 500]))):
             out[code] = (name, locations)
     return out
