@@ -6,6 +6,7 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -48,9 +49,15 @@ def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> Non
     if len(signature) != SIGNATURE_SIZE:
         raise SignatureError(f"an Ed25519 signature has {SIGNATURE_SIZE} bytes, found {len(signature)}")
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        _loaded_public_key(public_key).verify(signature, message)
     except InvalidSignature:
         raise SignatureError(f"signature does not verify under key {key_id(public_key)}") from None
+
+
+@lru_cache(maxsize=4096)
+def _loaded_public_key(public_key: bytes) -> Ed25519PublicKey:
+    # A ledger has few keys and checks many signatures under each: loading a key costs a few percent of a check.
+    return Ed25519PublicKey.from_public_bytes(public_key)
 
 
 @dataclass(frozen=True)

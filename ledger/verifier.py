@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Protocol
 
@@ -49,7 +50,7 @@ from .keys import key_id
 from .merkle import MerkleAccumulator, Node
 from .rules import KeyRecord, apply_statement, signing_key
 from .statements import GENESIS_CHAIN, Leaf, Statement, entry_chain_hash, parse_time
-from .verify_workers import Checked, SignatureJob, WorkerPool, bad_signatures, check_leaves, rebuild_leaf
+from .verify_workers import Checked, SignatureJob, WorkerPool, bad_signatures, check_leaves, from_wire
 
 CHUNK = 1024
 BATCH_HEADS_IN_MEMORY = 200_000
@@ -238,10 +239,14 @@ class Replay:
             if result:
                 raise _signature_error(result[0])
             return
-        checked, failure = result
-        self._replay_chunk(chunk, iter([*checked, failure] if failure is not None else checked))
+        wires, failure = result
+        leaves = [item.leaf for item in chunk if isinstance(item, ExportEntry)]
+        # The worker stops at a leaf that does not parse, so wires may be shorter than leaves.
+        checked: Iterator[Checked | tuple[str, str]] = (
+            from_wire(wire, data) for wire, data in zip(wires, leaves, strict=False))
+        self._replay_chunk(chunk, chain(checked, [failure]) if failure is not None else checked)
 
-    def _replay_chunk(self, chunk: list[ExportItem], checked: Iterator[Checked]) -> None:
+    def _replay_chunk(self, chunk: list[ExportItem], checked: Iterator[Checked | tuple[str, str]]) -> None:
         for item in chunk:
             if isinstance(item, ExportCheckpoint):
                 self._check_checkpoint(item.note)
@@ -260,7 +265,7 @@ class Replay:
             if chunk is None and result:
                 raise _signature_error(result[0])
 
-    def _entry(self, entry: ExportEntry, checked: Checked) -> None:
+    def _entry(self, entry: ExportEntry, checked: Checked | tuple[str, str]) -> None:
         index = self.tree.size
         # Step 1.
         if entry.index != index:
@@ -268,7 +273,7 @@ class Replay:
                                     "reordered entries)", code="verify.order", index=index)
         if len(checked) == 2:
             raise VerificationError(checked[1], code=checked[0], index=index)
-        leaf = rebuild_leaf(checked, entry.leaf)
+        leaf, hashed, worker_key, verified = checked
         statement = leaf.statement
         try:
             # Step 2.
@@ -276,12 +281,12 @@ class Replay:
         except LedgerError as exc:
             raise VerificationError(exc.message, code=exc.code, index=index) from None
         # Step 3, when the worker checked the signature under this very key.
-        checked_here = checked[14] == public
-        if checked_here and not checked[15]:
+        checked_here = worker_key == public
+        if checked_here and not verified:
             raise _signature_error(index)
         job = (index, public, leaf.signed.signature, statement.signing_message())
         try:
-            self._replay(index, entry, leaf, checked[13])
+            self._replay(index, entry, leaf, hashed)
         except VerificationError:
             # Report an altered statement as such: its signature (step 3) comes before steps 4-6.
             if not checked_here and bad_signatures([job]):

@@ -20,19 +20,23 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
+
 from .errors import LedgerError, SignatureError
 from .keys import verify_signature
 from .merkle import leaf_hash
 from .statements import Leaf, SignedStatement, Statement, parse_leaf
 
-# One checked leaf as it crosses the process boundary: the statement's fields (as Statement takes them), then the
-# signature, the receive time, the leaf hash, the public key the worker checked the signature with (None when the
-# key was not in its table) and whether the signature verified under it. Plain tuples pickle at a fraction of the
-# cost of the dataclasses.
-Checked = tuple[Any, ...]
+# One checked leaf: the parsed leaf, its leaf hash, the public key its signature was checked with (None when the
+# key was not in the table) and whether the signature verified under it.
+Checked = tuple[Leaf, bytes, bytes | None, bool]
+# The same as it crosses the process boundary: the statement's canonical bytes and hash, the signature, the
+# receive time, then the last three members of Checked. Bytes and strings only: pickling the statement's parsed
+# fields (its body above all) cost about 8 us per entry, re-reading them from the canonical bytes about 3 us.
+Wire = tuple[bytes, bytes, bytes, str, bytes, bytes | None, bool]
 # A chunk's outcome: the checked leaves in order, and the (code, message) of the leaf after them that does not
 # parse, if one does not (the worker stops there: nothing after it can be reported).
-ChunkResult = tuple[list[Checked], tuple[str, str] | None]
+ChunkResult = tuple[list[Wire], tuple[str, str] | None]
 SignatureJob = tuple[int, bytes, bytes, bytes]  # (index, public key, signature, message)
 
 _POLL_SECONDS = 1.0
@@ -59,14 +63,27 @@ def check_leaves(keys: Mapping[str, bytes], leaves: Iterable[bytes]) -> Iterator
                 verified = True
             except SignatureError:
                 pass
-        yield (statement.ledger, statement.type, statement.author, statement.key, statement.seq, statement.prev,
-               statement.links, statement.time, statement.body, statement.canonical, statement.hash,
-               leaf.signed.signature, leaf.received, leaf_hash(data), public, verified)
+        yield leaf, leaf_hash(data), public, verified
 
 
-def rebuild_leaf(checked: Checked, data: bytes) -> Leaf:
-    """The :class:`Leaf` that :func:`check_leaves` parsed from ``data``."""
-    return Leaf(SignedStatement(Statement(*checked[:11]), checked[11]), checked[12], data)
+def to_wire(checked: Checked) -> Wire:
+    """The compact form of ``checked`` that a worker sends back."""
+    leaf, hashed, public, verified = checked
+    statement = leaf.signed.statement
+    return statement.canonical, statement.hash, leaf.signed.signature, leaf.received, hashed, public, verified
+
+
+def from_wire(wire: Wire, data: bytes) -> Checked:
+    """The :data:`Checked` that a worker made from the leaf bytes ``data`` and sent as ``wire``.
+
+    The statement's fields are read back from its canonical bytes without the checks again: the worker's
+    :func:`parse_leaf` has passed these very bytes, so any JSON parser gives the values it validated.
+    """
+    canonical, statement_hash, signature, received, hashed, public, verified = wire
+    fields = orjson.loads(canonical)
+    statement = Statement(fields["ledger"], fields["type"], fields["author"], fields["key"], fields["seq"],
+                          fields["prev"], fields["links"], fields["time"], fields["body"], canonical, statement_hash)
+    return Leaf(SignedStatement(statement, signature), received, data), hashed, public, verified
 
 
 def bad_signatures(jobs: list[SignatureJob]) -> list[int]:
@@ -81,11 +98,11 @@ def bad_signatures(jobs: list[SignatureJob]) -> list[int]:
 
 
 def _check_chunk(keys: Mapping[str, bytes], leaves: list[bytes]) -> ChunkResult:
-    checked: list[Checked] = []
+    checked: list[Wire] = []
     for item in check_leaves(keys, leaves):
         if len(item) == 2:
             return checked, (item[0], item[1])
-        checked.append(item)
+        checked.append(to_wire(item))
     return checked, None
 
 
