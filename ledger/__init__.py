@@ -20,6 +20,7 @@ from .errors import (
 from .export import write_export
 from .keys import Signer
 from .proofs import (
+    VerifiedBatch,
     batch_bundle,
     checkpoint_covering,
     consistency,
@@ -50,7 +51,8 @@ __all__ = [
     "DomainPolicy", "DomainReplay", "ExportFormatError", "KeyFileError", "LedgerConfig", "LedgerError",
     "LedgerNotInitialised",
     "OPERATOR", "ProofError", "SignatureError", "SignedStatement", "Signer", "Statement", "StatementError",
-    "VerificationError", "VerifierKey", "VerifyReport", "author_position", "batch_bundle", "build_statement",
+    "VerificationError", "VerifiedBatch", "VerifierKey", "VerifyReport", "author_position", "batch_bundle",
+    "build_statement",
     "checkpoint_covering",
     "consistency",
     "entry_bundle", "inclusion", "initialise_ledger", "latest_checkpoint", "load_public_keys", "open_checkpoint",

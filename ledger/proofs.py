@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,11 +20,11 @@ from .canonical import MAX_DEPTH, canonicalize, strict_loads
 from .checkpoint import Checkpoint, VerifierKey, open_checkpoint
 from .errors import LedgerError, ProofError, SignatureError
 from .keys import decode_public_key, key_id, verify_signature
-from .merkle import hash_ranges, inclusion_ranges, leaf_hash, verify_inclusion
+from .merkle import Node, consistency_ranges, hash_ranges, inclusion_ranges, leaf_hash, verify_inclusion
 from .models import CheckpointRecord, Entry, LedgerKey
 from .rules import GENESIS, KEY_ADD, KEY_ROTATE, OPERATOR
 from .statements import Leaf, parse_leaf
-from .tree import fetch_nodes, stored_consistency_proof, stored_inclusion_proof
+from .tree import fetch_nodes, fetch_nodes_and_size
 
 BUNDLE_FORMAT = "trace-ledger-proof/1"
 BATCH_BUNDLE_FORMAT = "trace-ledger-batch-proof/1"
@@ -53,15 +54,32 @@ def checkpoint_at(session: Session, tree_size: int | None) -> CheckpointRecord:
 
 
 def inclusion(session: Session, index: int, tree_size: int) -> list[bytes]:
-    """Inclusion proof of entry ``index`` in the tree of ``tree_size``; raises :class:`ProofError`."""
-    _check_size(session, tree_size)
-    return stored_inclusion_proof(session, index, tree_size)
+    """Inclusion proof of entry ``index`` in the tree of ``tree_size``, at most the latest checkpoint's; raises
+    :class:`ProofError`. One statement (:func:`ledger.tree.fetch_nodes_and_size`)."""
+    return _stored_proof(session, tree_size, lambda: inclusion_ranges(index, tree_size))
 
 
 def consistency(session: Session, old_size: int, new_size: int) -> list[bytes]:
-    """Consistency proof between two tree sizes; raises :class:`ProofError`."""
-    _check_size(session, new_size)
-    return stored_consistency_proof(session, old_size, new_size)
+    """Consistency proof between two tree sizes, the newer at most the latest checkpoint's; raises
+    :class:`ProofError`. One statement, as :func:`inclusion`."""
+    return _stored_proof(session, new_size, lambda: consistency_ranges(old_size, new_size))
+
+
+def _stored_proof(session: Session, tree_size: int, ranges_of: Callable[[], list[tuple[int, int]]]) -> list[bytes]:
+    """The hashes of the ranges ``ranges_of()`` in the tree of ``tree_size`` (``proof.size`` past the latest
+    checkpoint, reported before any other error), fetched with the latest size in one statement."""
+    try:
+        ranges = ranges_of()
+    except ProofError:
+        _check_size(session, tree_size)
+        raise
+
+    def lookup(nodes: Sequence[Node]) -> dict[Node, bytes]:
+        latest, found = fetch_nodes_and_size(session, nodes)
+        if tree_size > latest:
+            raise ProofError(f"tree size {tree_size} exceeds the latest checkpoint ({latest})", code="proof.size")
+        return found
+    return hash_ranges(ranges, lookup)
 
 
 def entry_bundle(session: Session, index: int, *, tree_size: int | None = None) -> dict[str, Any]:
@@ -74,18 +92,35 @@ def entry_bundle(session: Session, index: int, *, tree_size: int | None = None) 
     return {"format": BUNDLE_FORMAT, "checkpoint": checkpoint.note, "entries": items, "index": index}
 
 
-def batch_bundle(session: Session, ref: str, indexes: list[int], *, tree_size: int | None = None) -> dict[str, Any]:
+def batch_bundle(session: Session, ref: str, indexes: list[int], *, tree_size: int | None = None,
+                 latest: int | None = None) -> dict[str, Any]:
     """The proof bundle of every entry on batch ``ref`` (``indexes``, ascending, as the domain recorded them)
     against one checkpoint: what a public page or an offline verifier needs to check the batch's whole history
-    with only the operator's key. Entries after the checkpoint are left out. Raises :class:`ProofError`."""
+    with only the operator's key. Entries after the checkpoint are left out.
+
+    With ``latest=K`` and more than K entries in the checkpoint's tree, only the latest K are proved: the bundle
+    then also states ``previous``, the statement hash of the entry before them (to which the first of them links
+    the batch), and ``earlier``, how many entries it leaves out (docs/ledger-format.md §11.2). Raises
+    :class:`ProofError` (``proof.size`` also for a ``latest`` below 1)."""
+    if latest is not None and latest < 1:
+        raise ProofError(f"a suffix bundle proves at least 1 entry, not {latest}", code="proof.size")
     checkpoint = checkpoint_at(session, tree_size)
     included = [index for index in indexes if index < checkpoint.tree_size]
     if not included:
         raise ProofError(f"batch {ref} has no entry in the tree of {checkpoint.tree_size} entries",
                          code="proof.size")
-    items = _proved_entries(session, included, checkpoint.tree_size)
-    return {"format": BATCH_BUNDLE_FORMAT, "checkpoint": checkpoint.note, "ref": ref, "indexes": included,
-            "entries": items}
+    suffix = latest is not None and latest < len(included)
+    proved = included[-latest:] if suffix and latest is not None else included
+    items = _proved_entries(session, proved, checkpoint.tree_size)
+    bundle: dict[str, Any] = {"format": BATCH_BUNDLE_FORMAT, "checkpoint": checkpoint.note, "ref": ref,
+                              "indexes": proved, "entries": items}
+    if suffix:
+        before = included[-len(proved) - 1]
+        statement_hash = session.scalar(select(Entry.statement_hash).where(Entry.index == before))
+        if statement_hash is None:
+            raise ProofError(f"entry {before} is missing", code="proof.store")
+        bundle.update(previous=statement_hash.hex(), earlier=len(included) - len(proved))
+    return bundle
 
 
 def _proved_entries(session: Session, indexes: list[int], tree_size: int) -> list[dict[str, Any]]:
@@ -166,40 +201,101 @@ def verify_entry_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedEntry
         raise ProofError(exc.message, code=exc.code) from None
 
 
-def verify_batch_bundle(bundle: Any, operator_key: VerifierKey) -> list[VerifiedEntry]:
-    """Verify a bundle from :func:`batch_bundle` with only the operator's verifier key, and return the batch's
-    entries in order.
+@dataclass(frozen=True)
+class VerifiedBatch(Sequence[VerifiedEntry]):
+    """What :func:`verify_batch_bundle` proved: the batch's ``entries`` in order, consecutive in its chain of
+    events. With ``previous`` None they are its whole history up to the checkpoint; otherwise the first links to
+    the statement whose hash is ``previous``, and the bundle says ``earlier`` entries come before it (a count this
+    bundle cannot prove: only the whole history can)."""
+
+    ref: str
+    entries: tuple[VerifiedEntry, ...]
+    previous: str | None = None
+    earlier: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.previous is None
+
+    @property
+    def stated_total(self) -> int:
+        """The number of the batch's events up to the checkpoint: proved when complete, else as the bundle says."""
+        return self.earlier + len(self.entries)
+
+    def describe(self) -> str:
+        if self.complete:
+            return f"all {len(self.entries)} events of batch {self.ref}"
+        return f"the latest {len(self.entries)} of {self.stated_total} events of batch {self.ref}"
+
+    @overload
+    def __getitem__(self, position: int) -> VerifiedEntry: ...
+
+    @overload
+    def __getitem__(self, position: slice) -> Sequence[VerifiedEntry]: ...
+
+    def __getitem__(self, position: int | slice) -> VerifiedEntry | Sequence[VerifiedEntry]:
+        return self.entries[position]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+_BATCH_MEMBERS = {"format", "checkpoint", "ref", "indexes", "entries"}
+_SUFFIX_MEMBERS = _BATCH_MEMBERS | {"previous", "earlier"}
+
+
+def verify_batch_bundle(bundle: Any, operator_key: VerifierKey) -> VerifiedBatch:
+    """Verify a bundle from :func:`batch_bundle` with only the operator's verifier key, and return what it proves:
+    the batch's listed entries in order, and whether they are its whole history or its latest ones.
 
     Beyond :func:`verify_entry_bundle`'s checks for each entry: every listed statement links the batch, and
-    the links chain: the first names no previous statement for it (the batch's first event) and each later one
-    names the statement hash of the one before, so no event between the first and the last listed was left
-    out. Raises :class:`ProofError` (``proof.batch_chain`` for a broken chain).
+    the links chain: the first names no previous statement for it (the batch's first event), or in a suffix
+    bundle the statement hash the bundle gives as ``previous``, and each later one names the statement hash of the
+    one before, so no event between the first and the last listed was left out. Raises :class:`ProofError`
+    (``proof.batch_chain`` for a broken chain).
     """
     try:
-        if not isinstance(bundle, dict) or \
-                bundle.keys() != {"format", "checkpoint", "ref", "indexes", "entries"} or \
+        if not isinstance(bundle, dict) or bundle.keys() not in (_BATCH_MEMBERS, _SUFFIX_MEMBERS) or \
                 bundle["format"] != BATCH_BUNDLE_FORMAT or not isinstance(bundle["ref"], str) or \
                 not isinstance(bundle["indexes"], list) or not bundle["indexes"] or \
                 not all(isinstance(index, int) for index in bundle["indexes"]) or \
                 bundle["indexes"] != sorted(set(bundle["indexes"])):
             raise ProofError(f"not a {BATCH_BUNDLE_FORMAT} bundle", code="proof.malformed")
+        previous, earlier = _suffix_start(bundle)
         checkpoint, leaves = _open_entries(bundle, operator_key)
         ref, indexes = bundle["ref"], bundle["indexes"]
         targets = _verify_signers(leaves, indexes, operator_key)
-        previous: str | None = None
-        for index, leaf in zip(indexes, targets, strict=True):
+        expected = previous
+        for position, (index, leaf) in enumerate(zip(indexes, targets, strict=True)):
             links = leaf.statement.links
             if ref not in links:
                 raise ProofError(f"entry {index} does not link batch {ref}", code="proof.batch_chain")
-            if links[ref] != previous:
-                raise ProofError(f"entry {index} links batch {ref} to {links[ref]}, expected {previous} (the "
-                                 "statement before it in the bundle): an event is missing", code="proof.batch_chain")
-            previous = leaf.statement.hash_hex
-        return [VerifiedEntry(index, leaf, checkpoint) for index, leaf in zip(indexes, targets, strict=True)]
+            if links[ref] != expected:
+                before = "the bundle's previous" if position == 0 and previous is not None else \
+                    "the batch's first event" if position == 0 else "the statement before it in the bundle"
+                raise ProofError(f"entry {index} links batch {ref} to {links[ref]}, expected {expected} ({before}): "
+                                 "an event is missing", code="proof.batch_chain")
+            expected = leaf.statement.hash_hex
+        return VerifiedBatch(ref, tuple(VerifiedEntry(index, leaf, checkpoint)
+                                        for index, leaf in zip(indexes, targets, strict=True)), previous, earlier)
     except ProofError:
         raise
     except LedgerError as exc:
         raise ProofError(exc.message, code=exc.code) from None
+
+
+def _suffix_start(bundle: dict[str, Any]) -> tuple[str | None, int]:
+    """A suffix bundle's ``previous`` (64 lowercase hex digits) and ``earlier`` (at least 1); None and 0 for a
+    whole history."""
+    if "previous" not in bundle:
+        return None, 0
+    previous, earlier = bundle["previous"], bundle["earlier"]
+    if not isinstance(previous, str) or len(previous) != 64 or previous.strip("0123456789abcdef"):
+        raise ProofError(f"previous must be a statement hash in 64 lowercase hex digits, found {previous!r:.80}",
+                         code="proof.malformed")
+    if not isinstance(earlier, int) or isinstance(earlier, bool) or earlier < 1:
+        raise ProofError(f"earlier must be an integer of at least 1, found {earlier!r:.40}", code="proof.malformed")
+    return previous, earlier
 
 
 def _open_entries(bundle: dict[str, Any], operator_key: VerifierKey) -> tuple[Checkpoint, dict[int, Leaf]]:

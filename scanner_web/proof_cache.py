@@ -1,14 +1,18 @@
 """Batch proof bundles for the public pages, against the earliest checkpoint that covers the batch's latest event.
 
 Such a bundle changes only when the batch gets a new event, so each worker keeps the recent ones, with the
-server's verdict on each, in a small in-memory cache keyed by the checkpoint's root hash and the batch: a page
-view then costs one indexed query for the checkpoint instead of building and checking the proofs again.
+server's verdict on each, in a small in-memory cache keyed by the checkpoint's root hash, the batch and how many of
+its latest events the bundle proves: a page view then costs one indexed query for the checkpoint instead of
+building and checking the proofs again. The public page proves the events it shows (a suffix bundle of at most
+``trace.public.TIMELINE_EVENTS``), so even a first view checks a bounded number of signatures whatever the length
+of the batch's history.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,36 +26,43 @@ _CAPACITY = 2048
 @dataclass(frozen=True)
 class BatchProof:
     """A batch's bundle, the checkpoint it is proved against, and the server's check of it (``error`` is None
-    when every check passed)."""
+    when every check passed). ``events`` is the number of events the bundle proves, ``earlier`` the number of the
+    batch's earlier events it leaves out (0 for the whole history)."""
 
     bundle: dict[str, Any]
     tree_size: int
     checkpoint_time: str
     error: str | None
+    events: int
+    earlier: int
 
 
-_cache: OrderedDict[tuple[bytes, str], BatchProof] = OrderedDict()
+_cache: OrderedDict[tuple[bytes, str, int | None], BatchProof] = OrderedDict()
 _lock = threading.Lock()
 
 
-def batch_proof(session: Session, ref: str, indexes: list[int], operator_key: VerifierKey) -> BatchProof:
-    """The proof of batch ``ref`` whose events are the entries ``indexes`` (ascending). Raises
-    :class:`ledger.LedgerError` (``proof.no_checkpoint`` when no checkpoint covers the latest event yet)."""
-    checkpoint = checkpoint_covering(session, indexes[-1])
-    key = (checkpoint.root_hash, ref)
+def batch_proof(session: Session, ref: str, operator_key: VerifierKey, *, last_index: int,
+                indexes: Callable[[], list[int]], latest: int | None = None) -> BatchProof:
+    """The proof of batch ``ref`` whose latest event is entry ``last_index``: of all its events, or with
+    ``latest=K`` (fewer than it has) of its latest K (``ledger.batch_bundle``). ``indexes`` gives all its events'
+    entries, ascending; it is called only when the proof is not cached. Raises :class:`ledger.LedgerError`
+    (``proof.no_checkpoint`` when no checkpoint covers the latest event yet)."""
+    checkpoint = checkpoint_covering(session, last_index)
+    key = (checkpoint.root_hash, ref, latest)
     with _lock:
         cached = _cache.get(key)
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-    bundle = batch_bundle(session, ref, indexes, tree_size=checkpoint.tree_size)
+    bundle = batch_bundle(session, ref, indexes(), tree_size=checkpoint.tree_size, latest=latest)
     error = None
     try:
         verify_batch_bundle(bundle, operator_key)
     except LedgerError as exc:
         error = f"{exc.code}: {exc.message}"
     proof = BatchProof(bundle=bundle, tree_size=checkpoint.tree_size,
-                       checkpoint_time=checkpoint.created_at.isoformat(), error=error)
+                       checkpoint_time=checkpoint.created_at.isoformat(), error=error,
+                       events=len(bundle["indexes"]), earlier=bundle.get("earlier", 0))
     with _lock:
         _cache[key] = proof
         if len(_cache) > _CAPACITY:

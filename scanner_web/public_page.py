@@ -1,6 +1,7 @@
-"""The public page of a code: the product, its status, the chain back to every source, the look-up count, the
-server's verdict on the batch's proof bundle (the page's script then checks the same bundle on the device) and
-the way to file a complaint."""
+"""The public page of a code: the product, its status, the chain back to every source (the latest events of each
+batch), the look-up count, the server's verdict on the proof bundle of the batch's events the page lists (the page's
+script then checks the same bundle on the device) and the way to file a complaint; and the history page of a batch
+of the chain, which pages through all its events (``?history=<ref>[&before=<entry index>]``)."""
 
 from __future__ import annotations
 
@@ -13,18 +14,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.context import app_context, read_session, write_session
 from ledger import LedgerError
-from trace.public import PublicView, public_view
+from trace import queries
+from trace.public import NotInChain, PublicView, public_history, public_view
 from trace.scans import Lookups, place_of, record_lookup, record_place
 
 from .i18n import current_language
 from .proof_cache import batch_proof
-from .raw_target import raw_path
+from .raw_target import raw_path, raw_target
 
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 
-__all__ = ["render"]
+__all__ = ["render", "render_history"]
 
 
 def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
@@ -34,15 +36,35 @@ def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
     now = context.clock()
     view = public_view(read_session(), ref, today=now.astimezone(CHINA).date(), unit_id=unit_id)
     lookups = _count_lookup(unit_id or ref, now, place=_place() if unit_id else None)
+    bundle_url = f"{raw_path()}?linkType=gs1:traceability"
+    latest = len(view.batch.steps) if view.batch.earlier else None  # prove the events the page lists
     html = render_template(
-        "public.html", view=view, uri=uri, lookups=lookups, now=now, page_path=raw_path(),
+        "public.html", view=view, parties=view.parties, uri=uri, lookups=lookups, now=now, page_path=raw_path(),
         suspicious=bool(lookups and unit_id and lookups.suspicious(now)),
-        verify_bundle_url=f"{raw_path()}?linkType=gs1:traceability",
-        verify_server_verdict=_server_verdict(view), operator_key_text=context.operator_key.text(),
-        origin=context.settings.ledger_origin, enterprise_name=_enterprise_namer(view), local_time=local_time,
-        local_date=local_date)
+        verify_bundle_url=f"{bundle_url}&latest={latest}" if latest else bundle_url,
+        verify_full_bundle_url=bundle_url if latest else None,
+        verify_server_verdict=_server_verdict(view, latest), operator_key_text=context.operator_key.text(),
+        origin=context.settings.ledger_origin, enterprise_name=_enterprise_namer(view.parties),
+        local_time=local_time, local_date=local_date)
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"  # the look-up count and the status change with every visit
+    return response
+
+
+def render_history(ref: str, history: str, before: str | None) -> Response:
+    """The history page of batch ``history``, in the chain of the page of ``ref``: its events before entry
+    ``before`` (its latest when None), a page at a time, with the public page's fields only. A malformed
+    ``before`` is a 400 page. Raises :class:`trace.queries.NotFound`."""
+    if before is not None and not (before.isascii() and before.isdigit() and len(before) <= 18):
+        return _bad_request(f"before={before[:40]!r} is not an entry index")
+    try:
+        page = public_history(read_session(), ref, history, before=int(before) if before is not None else None)
+    except NotInChain as exc:
+        return _bad_request(exc.message)
+    html = render_template("public_history.html", page=page, parties=page.parties, page_path=raw_path(),
+                           enterprise_name=_enterprise_namer(page.parties), local_time=local_time)
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 
@@ -84,24 +106,35 @@ def _place() -> str | None:
     return place_of(request.remote_addr, str(current_app.config["SECRET_KEY"]).encode())
 
 
-def _server_verdict(view: PublicView) -> dict[str, Any]:
-    """What the server finds when it checks the batch's bundle as the page's script will: shown without
-    JavaScript, and labelled as the server's word."""
-    indexes = [step.entry_index for step in view.batch.steps]
+def _bad_request(reason: str) -> Response:
+    response = Response(render_template("resolver_error.html", status=400, code=raw_target(), reason=reason),
+                        status=400, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _server_verdict(view: PublicView, latest: int | None) -> dict[str, Any]:
+    """What the server finds when it checks the batch's bundle as the page's script will (the latest ``latest``
+    events, or all when None): shown without JavaScript, and labelled as the server's word."""
+    session = read_session()
     try:
-        proof = batch_proof(read_session(), view.root, indexes, app_context().operator_key)
+        proof = batch_proof(session, view.root, app_context().operator_key, latest=latest,
+                            last_index=view.batch.steps[-1].entry_index,
+                            indexes=lambda: queries.batch_entries(session, view.root))
     except LedgerError as exc:
-        return {"ok": False, "tree_size": 0, "checkpoint_time": None, "error": f"{exc.code}: {exc.message}"}
+        return {"ok": False, "tree_size": 0, "checkpoint_time": None, "error": f"{exc.code}: {exc.message}",
+                "events": 0, "total": 0}
     return {"ok": proof.error is None, "tree_size": proof.tree_size,
-            "checkpoint_time": local_time(proof.checkpoint_time), "error": proof.error}
+            "checkpoint_time": local_time(proof.checkpoint_time), "error": proof.error, "events": proof.events,
+            "total": proof.events + proof.earlier}
 
 
-def _enterprise_namer(view: PublicView) -> Any:
+def _enterprise_namer(parties: dict[str, Any]) -> Any:
     """A template helper: the enterprise's name in the page's language, or the regulator for the registrar."""
     english = current_language() == "en"
 
     def name(code: str) -> str:
-        party = view.parties.get(code)
+        party = parties.get(code)
         if party is None:
             return code
         return (party.name_en or party.name) if english else party.name

@@ -33,6 +33,8 @@ GS1 = "https://gs1.org/voc/"
 LINK_TYPES = {"gs1:pip": "text/html", "gs1:traceability": "application/json",
               "gs1:recallStatus": "application/json"}
 _LINKSET = "application/linkset+json"
+#: The most events a suffix bundle (``&latest=K``) may be asked for; the whole history has no bound.
+MAX_LATEST = 10_000
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,16 @@ def _answer(target: Target, link: DigitalLink) -> Response:
     if link_type in {"linkset", "all"}:
         return _linkset(target)
     if link_type == "gs1:traceability":
-        return _bundle(target)
+        return _bundle(target, dict(link.other_attributes).get("latest"))
     if link_type == "gs1:recallStatus":
         return _recall_status(target)
-    # gs1:pip, no link type, or one this resolver does not have: the default link, the human page.
-    response = public_page.render(target.ref, target.unit_id, uri=target.uri)
+    # gs1:pip, no link type, or one this resolver does not have: the default link, the human page, or the history
+    # page of one of its batches.
+    attributes = dict(link.other_attributes)
+    if "history" in attributes:
+        response = public_page.render_history(target.ref, attributes["history"], attributes.get("before"))
+    else:
+        response = public_page.render(target.ref, target.unit_id, uri=target.uri)
     response.headers["Link"] = f'<{raw_path()}?linkType=linkset>; rel="linkset"; type="{_LINKSET}"'
     return response
 
@@ -149,19 +156,29 @@ def _linkset(target: Target) -> Response:
     return response
 
 
-def _bundle(target: Target) -> Response:
+def _bundle(target: Target, latest: str | None) -> Response:
     """The batch's proof bundle against the earliest checkpoint covering its latest event: unchanged until the
-    batch's next event, so clients revalidate it by ETag."""
+    batch's next event, so clients revalidate it by ETag. With ``&latest=K`` (1 to :data:`MAX_LATEST`), the bundle
+    of its latest K events only (docs/ledger-format.md §11.2), as the public page's device check fetches it."""
+    bound = None
+    if latest is not None:
+        if not (latest.isascii() and latest.isdigit() and 1 <= int(latest) <= MAX_LATEST):
+            return json_response({"error": {"code": "request.latest", "message": f"latest must be an integer from 1 "
+                                            f"to {MAX_LATEST}", "fields": {"latest": latest[:40]}}}, status=400)
+        bound = int(latest)
     session = read_session()
+    entries = queries.batch_entries(session, target.ref)
+    if bound is not None and bound >= len(entries):
+        bound = None  # the whole history: one cached bundle, whatever bound was asked for
     try:
-        proof = batch_proof(session, target.ref, queries.batch_entries(session, target.ref),
-                            app_context().operator_key)
+        proof = batch_proof(session, target.ref, app_context().operator_key, last_index=entries[-1],
+                            indexes=lambda: entries, latest=bound)
     except LedgerError as exc:
         if exc.code != "proof.no_checkpoint":
             raise
         return json_response({"error": {"code": exc.code, "message": str(exc), "fields": {}}}, status=404)
     response = json_response(proof.bundle, cache="no-cache")
-    response.set_etag(f"{proof.tree_size}-{target.ref}")
+    response.set_etag(f"{proof.tree_size}-{proof.events}-{target.ref}")
     return response.make_conditional(request)
 
 

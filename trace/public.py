@@ -4,21 +4,26 @@ the SMS reply and the recall-status link.
 Built from the provenance graph (:func:`trace.provenance.trace_back`), then stripped to what is public: who did
 what, where and when, inspections, certificates, recalls and each enterprise's credit standing. Quantities, prices,
 holdings and shipment identifiers never leave this module, so no template can show them by mistake.
+
+A page lists the latest :data:`TIMELINE_EVENTS` events of each batch, whatever the length of its history (a retail
+lot may be sold thousands of times), and counts the rest by type; :func:`public_history` pages through a batch's
+whole history with the same public fields.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .context import MARKET_TIME
-from .models import Enterprise, Flag, Product, Unit
+from .models import BatchEvent, Enterprise, Event, Flag, Product, Unit
 from .provenance import BatchNode, Hop, Provenance, trace_back
 from .queries import NotFound
 from .recall_tracking import ACKNOWLEDGE, CLOSE
@@ -26,6 +31,13 @@ from .recall_tracking import ACKNOWLEDGE, CLOSE
 #: A page shows at most this many batches of a chain, nearest first: enough for any real product's sources, and
 #: a bound on the page's cost for a batch made from thousands of others.
 MAX_BATCHES = 200
+#: A page lists at most this many events of each batch, its latest; the rest are counted by type and paged on the
+#: batch's history page. The page's device check proves the root batch's latest this many (a suffix bundle).
+TIMELINE_EVENTS = 25
+#: Events of a history page.
+HISTORY_PAGE = 50
+#: Event types repeated in bulk (each sale, each sensor reading): a run of them in a timeline is one line.
+ROUTINE_TYPES = frozenset({"trace.sell", "trace.sensor"})
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,47 @@ class Step:
     corrected_by: int | None
     warning: str | None = None
 
+    @property
+    def routine(self) -> bool:
+        """A sale or a sensor reading with nothing to flag, uncorrected: one of a run the timeline summarises."""
+        return self.type in ROUTINE_TYPES and self.warning is None and self.corrected_by is None
+
+
+@dataclass(frozen=True)
+class StepRun:
+    """Consecutive routine events of one type on a batch's timeline, shown as one line: how many, by whom, the
+    first and the last."""
+
+    type: str
+    steps: tuple[Step, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.steps)
+
+    @property
+    def first(self) -> Step:
+        return self.steps[0]
+
+    @property
+    def last(self) -> Step:
+        return self.steps[-1]
+
+    @property
+    def actors(self) -> list[str]:
+        return sorted({step.actor for step in self.steps})
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    """How many events of one type a batch has in all, with the time of the first and of the latest (by ledger
+    order)."""
+
+    type: str
+    count: int
+    first_time: str
+    last_time: str
+
 
 @dataclass
 class PublicBatch:
@@ -85,6 +138,20 @@ class PublicBatch:
     recalls: list[dict[str, Any]]
     steps: list[Step]
     inputs: list[str] = field(default_factory=list)
+    #: The number of events of the batch; ``steps`` holds its latest :data:`TIMELINE_EVENTS`.
+    event_count: int = 0
+    #: The batch's events counted by type over its whole history, when ``steps`` leaves some out.
+    counts: list[TypeCount] = field(default_factory=list)
+
+    @property
+    def earlier(self) -> int:
+        """The number of the batch's events before the ones listed."""
+        return self.event_count - len(self.steps)
+
+    @property
+    def timeline(self) -> list[Step | StepRun]:
+        """``steps`` with each run of two or more consecutive routine events of one type as one :class:`StepRun`."""
+        return _timeline(self.steps)
 
 
 @dataclass
@@ -115,24 +182,81 @@ class PublicView:
 def public_view(session: Session, ref: str, *, today: date, unit_id: str | None = None) -> PublicView:
     """The public view of batch ``ref`` (and of its serialised unit ``unit_id``) on ``today``. Raises
     :class:`trace.queries.NotFound` (``not_found.batch``, ``not_found.unit``)."""
-    graph = trace_back(session, ref, with_events=True)
+    graph = trace_back(session, ref, with_events=True, latest_events=TIMELINE_EVENTS)
     unit = _unit(session, ref, unit_id) if unit_id is not None else None
-    parties = _parties(session, graph)
+    parties = _parties(session, _party_codes(graph))
     products = _products(session, {node.gtin for node in graph.nodes.values() if node.gtin})
     parents: dict[str, set[str]] = {}
     for link in graph.links:
         parents.setdefault(link.child, set()).add(link.parent)
     inputs = {child: sorted(refs) for child, refs in parents.items()}
     order = _walk_order(graph.root, inputs)
-    closed = _recall_closures(graph)
-    batches = [_public_batch(graph.nodes[node_ref], graph, parties, products.get(graph.nodes[node_ref].gtin or ""),
-                             inputs.get(node_ref, []), closed)
-               for node_ref in order[:MAX_BATCHES]]
+    closed = _recall_closures(session, [node.ref for node in graph.nodes.values() if node.recalls])
+    shown = order[:MAX_BATCHES]
+    counts = _type_counts(session, [node_ref for node_ref in shown
+                                    if (graph.nodes[node_ref].event_count or 0) > len(graph.nodes[node_ref].events)])
+    batches = [_public_batch(graph.nodes[node_ref], _steps(graph, node_ref, parties), parties,
+                             products.get(graph.nodes[node_ref].gtin or ""), inputs.get(node_ref, []), closed,
+                             counts.get(node_ref, []))
+               for node_ref in shown]
     flags = _flags(session, [batch.ref for batch in batches], unit_id)
     root = batches[0]
     warnings = _warnings(root, batches, flags, unit, today)
     return PublicView(root=ref, batches=batches, parties=parties, status=_status(root, warnings),
                       warnings=warnings, sources=graph.sources, unit=unit, hidden_batches=len(order) - len(batches))
+
+
+class NotInChain(NotFound):
+    """A history page asked for a batch that is not in the chain of the page's own batch."""
+
+    code = "not_found.history"
+
+
+@dataclass
+class PublicHistory:
+    """One page of the whole history of batch ``batch.ref``, reached from the public page of ``root`` (the batch
+    itself or one it was made from): ``batch.steps`` are its events ``first``–``last`` (1 = its first event) of
+    ``batch.event_count``, in order; ``earlier_before`` is the ``before`` of the page of the events before them (None
+    on the first page of its history)."""
+
+    root: str
+    batch: PublicBatch
+    parties: dict[str, Party]
+    first: int
+    last: int
+    earlier_before: int | None
+
+
+def public_history(session: Session, root: str, ref: str, *, before: int | None = None,
+                   limit: int | None = None) -> PublicHistory:
+    """Up to ``limit`` (default :data:`HISTORY_PAGE`) events of batch ``ref`` before entry ``before`` (its latest when
+    None), public fields only, for the page of ``root``. Raises :class:`trace.queries.NotFound`
+    (``not_found.batch`` when ``root`` is not in the ledger; :class:`NotInChain` when ``ref`` is not in its
+    chain)."""
+    graph = trace_back(session, root, with_events=True, latest_events=0)
+    node = graph.nodes.get(ref)
+    if node is None:
+        raise NotInChain(f"batch {ref!r:.80} is not in the chain of this product")
+    limit = HISTORY_PAGE if limit is None else limit
+    query = select(BatchEvent.entry_index).where(BatchEvent.ref == ref)
+    if before is not None:
+        query = query.where(BatchEvent.entry_index < before)
+    indexes = sorted(session.scalars(query.order_by(BatchEvent.entry_index.desc()).limit(limit + 1)))
+    earlier_before = indexes[1] if len(indexes) > limit else None
+    indexes = indexes[-limit:]
+    hops = [Hop(*row) for row in session.execute(
+        select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
+               Event.corrected_by).where(Event.entry_index.in_(indexes)).order_by(Event.entry_index))]
+    later = 0 if before is None else session.scalar(
+        select(func.count()).select_from(BatchEvent).where(BatchEvent.ref == ref, BatchEvent.entry_index >= before))
+    parties = _parties(session, {node.creator} | _hop_codes(hops))
+    steps = [_step(hop, parties) for hop in hops]
+    total = node.event_count if node.event_count is not None else len(steps)
+    product = _products(session, {node.gtin} if node.gtin else set()).get(node.gtin or "")
+    batch = _public_batch(node, steps, parties, product, [], {}, [])
+    last = total - (later or 0)
+    return PublicHistory(root=root, batch=batch, parties=parties, first=last - len(steps) + 1, last=last,
+                         earlier_before=earlier_before)
 
 
 # --- building -------------------------------------------------------------------------------------------------
@@ -156,9 +280,12 @@ def _walk_order(root: str, inputs: dict[str, list[str]]) -> list[str]:
     return order
 
 
-def _public_batch(node: BatchNode, graph: Provenance, parties: dict[str, Party], product: dict[str, Any] | None,
-                  inputs: list[str], closed: dict[int, str]) -> PublicBatch:
-    steps = [_step(graph.events[index], parties) for index in node.events if index in graph.events]
+def _steps(graph: Provenance, ref: str, parties: dict[str, Party]) -> list[Step]:
+    return [_step(graph.events[index], parties) for index in graph.nodes[ref].events if index in graph.events]
+
+
+def _public_batch(node: BatchNode, steps: list[Step], parties: dict[str, Party], product: dict[str, Any] | None,
+                  inputs: list[str], closed: dict[int, str], counts: list[TypeCount]) -> PublicBatch:
     certificates = [{name: value for name, value in item.items() if name in {"kind", "issuer", "number", "sha256"}}
                     for item in json.loads(node.certificates)]
     recalls = [{"entry_index": index, "source_ref": source, "issuer": issuer, "reason": reason,
@@ -166,18 +293,54 @@ def _public_batch(node: BatchNode, graph: Provenance, parties: dict[str, Party],
     return PublicBatch(ref=node.ref, kind=node.kind, gtin=node.gtin, lot=node.lot, sscc=node.sscc, product=product,
                        produced_on=node.produced_on, expires_on=node.expires_on, origin=json.loads(node.origin),
                        certificates=certificates, maker=node.creator, status=node.status,
-                       inspection=node.inspection, recalls=recalls, steps=steps, inputs=inputs)
+                       inspection=node.inspection, recalls=recalls, steps=steps, inputs=inputs,
+                       event_count=node.event_count if node.event_count is not None else len(steps), counts=counts)
 
 
-def _recall_closures(graph: Provenance) -> dict[int, str]:
-    """The China-time day each recall of the chain was closed, by recall entry: a closure links the recalled batch,
-    which is in the chain of every batch made from it. The goods stay recalled; the page says the recall is over."""
+def _timeline(steps: list[Step]) -> list[Step | StepRun]:
+    out: list[Step | StepRun] = []
+    for step in steps:
+        last = out[-1] if out else None
+        if step.routine and isinstance(last, StepRun) and last.type == step.type:
+            out[-1] = StepRun(step.type, (*last.steps, step))
+        elif step.routine and isinstance(last, Step) and last.routine and last.type == step.type:
+            out[-1] = StepRun(step.type, (last, step))
+        else:
+            out.append(step)
+    return out
+
+
+def _recall_closures(session: Session, recalled: list[str]) -> dict[int, str]:
+    """The China-time day each recall of the chain was closed, by recall entry: a closure links the recalled batch
+    (one of ``recalled``), which is in the chain of every batch made from it. The goods stay recalled; the page says
+    the recall is over. Read apart from the timelines, which may not reach back to the closure."""
+    if not recalled:
+        return {}
     closed = {}
-    for hop in graph.events.values():
-        if hop.type == CLOSE and hop.corrected_by is None:
-            day = datetime.fromisoformat(hop.time).astimezone(MARKET_TIME).date().isoformat()
-            closed[int(json.loads(hop.summary)["recall"])] = day
+    on_recalled = select(BatchEvent.entry_index).where(BatchEvent.ref.in_(recalled))
+    for time, summary in session.execute(select(Event.time, Event.summary).where(
+            Event.type == CLOSE, Event.corrected_by.is_(None), Event.entry_index.in_(on_recalled))):
+        closed[int(json.loads(summary)["recall"])] = datetime.fromisoformat(time).astimezone(MARKET_TIME).date() \
+            .isoformat()
     return closed
+
+
+def _type_counts(session: Session, refs: list[str]) -> dict[str, list[TypeCount]]:
+    """Each batch of ``refs``'s events counted by type over its whole history, with the times of the first and the
+    latest of each type: two queries (the counts, then the times of those entries)."""
+    if not refs:
+        return {}
+    rows = session.execute(
+        select(BatchEvent.ref, Event.type, func.count(), func.min(BatchEvent.entry_index),
+               func.max(BatchEvent.entry_index))
+        .join(Event, Event.entry_index == BatchEvent.entry_index).where(BatchEvent.ref.in_(refs))
+        .group_by(BatchEvent.ref, Event.type)).all()
+    ends = sorted({index for row in rows for index in (row[3], row[4])})
+    times = dict(session.execute(select(Event.entry_index, Event.time).where(Event.entry_index.in_(ends))).all())
+    counts: dict[str, list[TypeCount]] = {}
+    for ref, type_, count, first, last in sorted(rows, key=lambda row: (row[0], row[3])):
+        counts.setdefault(ref, []).append(TypeCount(type_, count, times[first], times[last]))
+    return counts
 
 
 #: For each event type, the summary fields the public may see (quantities, units sold and shipment ids never).
@@ -229,12 +392,21 @@ def _places(locations_json: str) -> dict[str, str]:
     return places
 
 
-def _parties(session: Session, graph: Provenance) -> dict[str, Party]:
-    codes = {node.creator for node in graph.nodes.values()}
-    for hop in graph.events.values():
+def _party_codes(graph: Provenance) -> set[str]:
+    """The enterprises a page names: each batch's maker, and the actor and counterparties of each listed event."""
+    return {node.creator for node in graph.nodes.values()} | _hop_codes(graph.events.values())
+
+
+def _hop_codes(hops: Iterable[Hop]) -> set[str]:
+    codes = set()
+    for hop in hops:
         codes.add(hop.actor)
         summary = json.loads(hop.summary)
         codes.update(summary[name] for name in ("to", "from", "carrier") if isinstance(summary.get(name), str))
+    return codes
+
+
+def _parties(session: Session, codes: set[str]) -> dict[str, Party]:
     wanted, parties = sorted(codes), {}
     for start in range(0, len(wanted), 500):
         for row in session.scalars(select(Enterprise).where(Enterprise.credit_code.in_(wanted[start:start + 500]))):

@@ -615,22 +615,41 @@
     return out;
   }
 
+  const BATCH_MEMBERS = ["format", "checkpoint", "ref", "indexes", "entries"];
+  const HEX64 = /^[0-9a-f]{64}$/;
+
+  /** §11.2 a suffix bundle's `previous` and `earlier`; [null, 0] for a whole history. */
+  function suffixStart(value) {
+    if (!("previous" in value)) return [null, 0];
+    const { previous, earlier } = value;
+    if (typeof previous !== "string" || !HEX64.test(previous)) {
+      fail("proof.malformed", `previous must be a statement hash in 64 lowercase hex digits, found ${repr(previous).slice(0, 80)}`);
+    }
+    if (!Number.isInteger(earlier) || earlier < 1) {
+      fail("proof.malformed", `earlier must be an integer of at least 1, found ${repr(earlier).slice(0, 40)}`);
+    }
+    return [previous, earlier];
+  }
+
   /** Verify a `trace-ledger-batch-proof/1` bundle (or a `trace-ledger-proof/1` one) with only the operator's
    * verifier key. `bundle` is JSON text, UTF-8 bytes or an already parsed value. Resolves to
-   * {format, ref, origin, treeSize, root, entries: [{index, type, author, received, statementHash}]} or rejects
-   * with a VerifyError. */
+   * {format, ref, origin, treeSize, root, previous, earlier, complete,
+   *  entries: [{index, type, author, received, statementHash}]} or rejects with a VerifyError. A suffix bundle
+   * (§11.2) proves its entries chain to `previous`; `earlier` is the bundle's own count of the events before. */
   async function verifyBundle(bundle, operatorKeyText, origin = null) {
     const value = typeof bundle === "string" || bundle instanceof Uint8Array || bundle instanceof ArrayBuffer
       ? parseJson(bundle instanceof ArrayBuffer ? new Uint8Array(bundle) : bundle) : bundle;
     const key = await parseVerifierKey(operatorKeyText);
     let targets;
+    let [previous, earlier] = [null, 0];
     if (value?.format === BATCH_BUNDLE_FORMAT) {
       const { indexes } = value;
-      if (!sameMembers(value, ["format", "checkpoint", "ref", "indexes", "entries"]) ||
+      if (!(sameMembers(value, BATCH_MEMBERS) || sameMembers(value, [...BATCH_MEMBERS, "previous", "earlier"])) ||
           typeof value.ref !== "string" || !Array.isArray(indexes) || !indexes.length ||
           !indexes.every(Number.isInteger) || indexes.some((index, i) => i > 0 && index <= indexes[i - 1])) {
         fail("proof.malformed", `not a ${BATCH_BUNDLE_FORMAT} bundle`);
       }
+      [previous, earlier] = suffixStart(value);
       targets = indexes;
     } else if (value?.format === BUNDLE_FORMAT && sameMembers(value, ["format", "checkpoint", "entries", "index"])) {
       targets = Number.isInteger(value.index) ? [value.index] : [];
@@ -640,26 +659,31 @@
     const { checkpoint, leaves } = await openEntries(value, key, origin);
     const verified = await verifySigners(leaves, targets, key);
     if (value.format === BATCH_BUNDLE_FORMAT) {
-      // The batch's hash links chain: the first event names no previous one, each later one names the one
-      // before it, so no event between the first and the last was left out.
+      // The batch's hash links chain: the first event names no previous one (or, in a suffix bundle, the
+      // bundle's `previous`), each later one names the one before it, so no event between the first and the
+      // last was left out.
       const ref = value.ref;
-      let previous = null;
+      let expected = previous;
       verified.forEach((leaf, i) => {
         const index = targets[i];
         const links = leaf.statement.links;
         if (!Object.prototype.hasOwnProperty.call(links, ref)) {
           fail("proof.batch_chain", `entry ${index} does not link batch ${ref}`, index);
         }
-        if (links[ref] !== previous) {
-          fail("proof.batch_chain", `entry ${index} links batch ${ref} to ${links[ref]}, expected ${previous} (the ` +
-            "statement before it in the bundle): an event is missing", index);
+        if (links[ref] !== expected) {
+          const before = i > 0 ? "the statement before it in the bundle"
+            : previous !== null ? "the bundle's previous" : "the batch's first event";
+          // Python writes None where JavaScript has null.
+          fail("proof.batch_chain", `entry ${index} links batch ${ref} to ${links[ref] ?? "None"}, expected ` +
+            `${expected ?? "None"} (${before}): an event is missing`, index);
         }
-        previous = leaf.statementHash;
+        expected = leaf.statementHash;
       });
     }
     return {
       format: value.format, ref: value.ref ?? null, origin: checkpoint.origin,
       treeSize: checkpoint.size.toString(), root: toHex(checkpoint.root), operatorKey: key.text,
+      previous, earlier, complete: previous === null,
       entries: verified.map((leaf, i) => ({
         index: targets[i], type: leaf.statement.type, author: leaf.statement.author, received: leaf.received,
         statementHash: leaf.statementHash,
@@ -704,18 +728,23 @@
     target.className = `banner ${{ verified: "banner-ok", failed: "banner-danger", checking: "banner-info" }[state]}`;
   }
 
-  async function run() {
+  // Checks the bundle at `url` and shows the result; after a check of the latest events only, offers to check
+  // the whole history (`config.full_bundle_url`).
+  async function run(url) {
     const target = document.getElementById("verify-result");
     const config = JSON.parse(document.getElementById("verify-config").textContent);
     const text = config.messages;
     const when = (iso) => new Date(iso).toLocaleString(config.locale, { timeZone: config.time_zone,
       dateStyle: "medium", timeStyle: "medium" });
+    const count = (number) => number.toLocaleString(config.locale);
     show(target, "checking", [document.createTextNode(text.checking)]);
+    delete target.dataset.code;
+    delete target.dataset.index;
     try {
       if (!globalThis.crypto?.subtle) fail("browser.unsupported", "WebCrypto is not available (not a secure context?)");
       let response;
       try {
-        response = await fetch(config.bundle_url, { headers: { Accept: "application/json" }, cache: "no-store" });
+        response = await fetch(url ?? config.bundle_url, { headers: { Accept: "application/json" }, cache: "no-store" });
       } catch (error) {
         fail("bundle.fetch", `the proof bundle could not be downloaded: ${error.message}`);
       }
@@ -730,13 +759,29 @@
         throw error;
       }
       const last = result.entries[result.entries.length - 1];
-      show(target, "verified", [
+      const events = result.entries.length;
+      const total = events + result.earlier;
+      const numbers = { events: count(events), total: count(total), earlier: count(result.earlier) };
+      const nodes = result.complete ? [
         element("strong", "", text.verified),
-        element("p", "", fill(text.verified_detail, { events: result.entries.length, size: result.treeSize })),
-        element("p", "small", fill(text.checkpoint, { size: result.treeSize, time: when(last.received) })),
-        element("p", "small", fill(text.checked_at, { time: when(new Date().toISOString()) })),
-      ]);
+        element("p", "", fill(text.verified_detail, numbers)),
+      ] : [
+        element("strong", "", fill(text.verified_latest, numbers)),
+        element("p", "", fill(text.verified_latest_detail, numbers)),
+      ];
+      nodes.push(element("p", "small", fill(text.checkpoint, { size: result.treeSize, time: when(last.received) })));
+      nodes.push(element("p", "small", fill(text.checked_at, { time: when(new Date().toISOString()) })));
+      if (!result.complete && config.full_bundle_url) {
+        const button = element("button", "button verify-full", fill(text.verify_full, numbers));
+        button.type = "button";
+        button.addEventListener("click", () => run(config.full_bundle_url));
+        nodes.push(button);
+      }
+      show(target, "verified", nodes);
       target.dataset.treeSize = result.treeSize;
+      target.dataset.events = String(events);
+      target.dataset.total = String(total);
+      target.dataset.complete = String(result.complete);
     } catch (error) {
       const known = error instanceof VerifyError;
       const [code, index] = known ? [error.code, error.index] : ["internal", null];
@@ -751,5 +796,5 @@
   }
 
   window.traceVerify = { verifyBundle, parseJson, canonicalize, readLeaf, parseVerifierKey, VerifyError };
-  if (document.getElementById("verify-config")) run();
+  if (document.getElementById("verify-config")) run(null);
 })();
