@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from ledger import batch_bundle
 from trace import queries
@@ -20,7 +20,7 @@ from trace.provenance import Provenance, trace_back, trace_forward
 
 from .auth import AUTHORITY_ROLES, require_enterprise_or_role
 from .context import read_session
-from .pages import cursor_arg, limit_arg, page_cursor, text_arg
+from .pages import MAX_LATEST, cursor_arg, latest_arg, limit_arg, page_cursor, text_arg
 from .responses import json_response
 from .schemas import BatchBundleSchema, BatchPageSchema, BatchSchema, HistorySchema, ProvenanceSchema
 
@@ -84,8 +84,9 @@ def _downstream(ref: str) -> Any:
 
 
 def _bundle(ref: str) -> Any:
+    latest = latest_arg(request.args.get("latest"))
     session = read_session()
-    bundle = batch_bundle(session, ref, queries.batch_entries(session, ref))
+    bundle = batch_bundle(session, ref, queries.batch_entries(session, ref), latest=latest)
     return json_response(BatchBundleSchema().dump(bundle), cache="no-cache")
 
 
@@ -160,13 +161,18 @@ _VIEWS: list[tuple[str, str, Callable[[str], Any], str]] = [
         403: {{$ref: '#/components/responses/Error'}}
 {errors}
     """),
-    ("/bundle", "bundle", _bundle, """The proof bundle of the batch's history.
+    ("/bundle", "bundle", _bundle, """The proof bundle of the batch's history, or of its latest events.
     ---
     get:
       tags: [batches]
       summary: Proof bundle {what}, every entry on it with inclusion proofs against the latest checkpoint
+      description: >-
+        With latest=K, only the batch's latest K events are proved (ledger-format §11.2): the bundle then states
+        previous, the statement hash of the event before them, and earlier, how many events it leaves out. A K of
+        at least the number of events is the whole history.
       parameters:
 {parameters}
+        - {{name: latest, in: query, schema: {{type: integer, minimum: 1, maximum: {max_latest}}}}}
       responses:
         200:
           description: the bundle (verify with ledger.verify_batch_bundle)
@@ -184,8 +190,10 @@ def _register() -> None:
         def sscc_view(sscc: str, handler: Callable[[str], Any] = handler) -> Any:
             return handler(queries.sscc_ref_of(sscc))
 
-        lot_view.__doc__ = doc.format(what="of a lot", parameters=_LOT_PARAMETERS, errors=_ERRORS)
-        sscc_view.__doc__ = doc.format(what="of a logistic unit", parameters=_SSCC_PARAMETERS, errors=_ERRORS)
+        lot_view.__doc__ = doc.format(what="of a lot", parameters=_LOT_PARAMETERS, errors=_ERRORS,
+                                      max_latest=MAX_LATEST)
+        sscc_view.__doc__ = doc.format(what="of a logistic unit", parameters=_SSCC_PARAMETERS, errors=_ERRORS,
+                                       max_latest=MAX_LATEST)
         blueprint.add_url_rule(f"/batches/01/<gtin>/10/<lot>{suffix}", endpoint=f"lot_{name}", view_func=lot_view)
         blueprint.add_url_rule(f"/batches/00/<sscc>{suffix}", endpoint=f"sscc_{name}", view_func=sscc_view)
 

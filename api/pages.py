@@ -1,4 +1,5 @@
-"""Query parameters shared by list endpoints: stable cursors and bounded page sizes.
+"""Query parameters shared by list endpoints: stable cursors and bounded page sizes; and the ``latest=K`` of a
+batch's proof bundle, which the API and the resolver read alike.
 
 A cursor is the sort key of the last item of a page, base64url-encoded JSON: opaque to clients, stable while rows
 are appended (lists are ordered by immutable keys), and checked on the way in.
@@ -18,6 +19,9 @@ from ledger import LedgerError
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+#: The most events a suffix bundle (``latest=K``, docs/ledger-format.md §11.2) may be asked for; the whole history
+#: has no bound.
+MAX_LATEST = 10_000
 
 
 def encode_cursor(*values: str | int) -> str:
@@ -46,6 +50,17 @@ def int_arg(name: str) -> int:
     raw = request.args.get(name, "")
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise LedgerError(f"query parameter {name} must be a non-negative integer", code="request.parameter")
+    return int(raw)
+
+
+def latest_arg(raw: str | None) -> int | None:
+    """The ``latest=K`` of a batch bundle request as the query gives it (``?latest=`` of the API, ``&latest=`` of
+    a Digital Link): None when absent, else K, 1 to :data:`MAX_LATEST` in ASCII digits; raises
+    ``request.latest``."""
+    if raw is None:
+        return None
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not 1 <= int(raw) <= MAX_LATEST:
+        raise LedgerError(f"latest must be an integer from 1 to {MAX_LATEST}", code="request.latest")
     return int(raw)
 
 

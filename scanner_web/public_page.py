@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.context import app_context, read_session, write_session
 from ledger import LedgerError
 from trace import queries
-from trace.public import NotInChain, PublicView, public_history, public_view
+from trace.public import PublicView, public_view
+from trace.public_history import NotInChain, public_history
 from trace.scans import Lookups, place_of, record_lookup, record_place
 
 from .i18n import current_language

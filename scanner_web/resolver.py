@@ -15,6 +15,8 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 
 from api.context import app_context, read_session
+from api.errors import error_response
+from api.pages import latest_arg
 from api.responses import json_response
 from ledger import LedgerError
 from trace import queries
@@ -33,8 +35,6 @@ GS1 = "https://gs1.org/voc/"
 LINK_TYPES = {"gs1:pip": "text/html", "gs1:traceability": "application/json",
               "gs1:recallStatus": "application/json"}
 _LINKSET = "application/linkset+json"
-#: The most events a suffix bundle (``&latest=K``) may be asked for; the whole history has no bound.
-MAX_LATEST = 10_000
 
 
 @dataclass(frozen=True)
@@ -158,14 +158,13 @@ def _linkset(target: Target) -> Response:
 
 def _bundle(target: Target, latest: str | None) -> Response:
     """The batch's proof bundle against the earliest checkpoint covering its latest event: unchanged until the
-    batch's next event, so clients revalidate it by ETag. With ``&latest=K`` (1 to :data:`MAX_LATEST`), the bundle
-    of its latest K events only (docs/ledger-format.md §11.2), as the public page's device check fetches it."""
-    bound = None
-    if latest is not None:
-        if not (latest.isascii() and latest.isdigit() and 1 <= int(latest) <= MAX_LATEST):
-            return json_response({"error": {"code": "request.latest", "message": f"latest must be an integer from 1 "
-                                            f"to {MAX_LATEST}", "fields": {"latest": latest[:40]}}}, status=400)
-        bound = int(latest)
+    batch's next event, so clients revalidate it by ETag. With ``&latest=K`` (read by :func:`api.pages.latest_arg`,
+    as the API reads it), the bundle of its latest K events only (docs/ledger-format.md §11.2), as the public page's
+    device check fetches it."""
+    try:
+        bound = latest_arg(latest)
+    except LedgerError as exc:  # answered in JSON whatever the client accepts, as the bundle is
+        return error_response(400, exc.code, exc.message, {"latest": (latest or "")[:40]})
     session = read_session()
     entries = queries.batch_entries(session, target.ref)
     if bound is not None and bound >= len(entries):

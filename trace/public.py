@@ -1,13 +1,14 @@
 """What the public may see about a batch, a serialised unit or a logistic unit: the read model of the public page,
-the SMS reply and the recall-status link.
+the SMS reply and the recall-status link. The pages of a batch's whole history are :mod:`trace.public_history`'s.
 
 Built from the provenance graph (:func:`trace.provenance.trace_back`), then stripped to what is public: who did
 what, where and when, inspections, certificates, recalls and each enterprise's credit standing. Quantities, prices,
 holdings and shipment identifiers never leave this module, so no template can show them by mistake.
 
 A page lists the latest :data:`TIMELINE_EVENTS` events of each batch, whatever the length of its history (a retail
-lot may be sold thousands of times), and counts the rest by type; :func:`public_history` pages through a batch's
-whole history with the same public fields.
+lot may be sold thousands of times), and counts the rest by type; :func:`trace.public_history.public_history`
+pages through a batch's whole history with the same public fields, built by the functions of the "building"
+section below.
 """
 
 from __future__ import annotations
@@ -34,8 +35,6 @@ MAX_BATCHES = 200
 #: A page lists at most this many events of each batch, its latest; the rest are counted by type and paged on the
 #: batch's history page. The page's device check proves the root batch's latest this many (a suffix bundle).
 TIMELINE_EVENTS = 25
-#: Events of a history page.
-HISTORY_PAGE = 50
 #: Event types repeated in bulk (each sale, each sensor reading): a run of them in a timeline is one line.
 ROUTINE_TYPES = frozenset({"trace.sell", "trace.sensor"})
 
@@ -184,8 +183,8 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
     :class:`trace.queries.NotFound` (``not_found.batch``, ``not_found.unit``)."""
     graph = trace_back(session, ref, with_events=True, latest_events=TIMELINE_EVENTS)
     unit = _unit(session, ref, unit_id) if unit_id is not None else None
-    parties = _parties(session, _party_codes(graph))
-    products = _products(session, {node.gtin for node in graph.nodes.values() if node.gtin})
+    parties = read_parties(session, _party_codes(graph))
+    products = read_products(session, {node.gtin for node in graph.nodes.values() if node.gtin})
     parents: dict[str, set[str]] = {}
     for link in graph.links:
         parents.setdefault(link.child, set()).add(link.parent)
@@ -195,7 +194,7 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
     shown = order[:MAX_BATCHES]
     counts = _type_counts(session, [node_ref for node_ref in shown
                                     if (graph.nodes[node_ref].event_count or 0) > len(graph.nodes[node_ref].events)])
-    batches = [_public_batch(graph.nodes[node_ref], _steps(graph, node_ref, parties), parties,
+    batches = [build_batch(graph.nodes[node_ref], _steps(graph, node_ref, parties), parties,
                              products.get(graph.nodes[node_ref].gtin or ""), inputs.get(node_ref, []), closed,
                              counts.get(node_ref, []))
                for node_ref in shown]
@@ -204,59 +203,6 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
     warnings = _warnings(root, batches, flags, unit, today)
     return PublicView(root=ref, batches=batches, parties=parties, status=_status(root, warnings),
                       warnings=warnings, sources=graph.sources, unit=unit, hidden_batches=len(order) - len(batches))
-
-
-class NotInChain(NotFound):
-    """A history page asked for a batch that is not in the chain of the page's own batch."""
-
-    code = "not_found.history"
-
-
-@dataclass
-class PublicHistory:
-    """One page of the whole history of batch ``batch.ref``, reached from the public page of ``root`` (the batch
-    itself or one it was made from): ``batch.steps`` are its events ``first``–``last`` (1 = its first event) of
-    ``batch.event_count``, in order; ``earlier_before`` is the ``before`` of the page of the events before them (None
-    on the first page of its history)."""
-
-    root: str
-    batch: PublicBatch
-    parties: dict[str, Party]
-    first: int
-    last: int
-    earlier_before: int | None
-
-
-def public_history(session: Session, root: str, ref: str, *, before: int | None = None,
-                   limit: int | None = None) -> PublicHistory:
-    """Up to ``limit`` (default :data:`HISTORY_PAGE`) events of batch ``ref`` before entry ``before`` (its latest when
-    None), public fields only, for the page of ``root``. Raises :class:`trace.queries.NotFound`
-    (``not_found.batch`` when ``root`` is not in the ledger; :class:`NotInChain` when ``ref`` is not in its
-    chain)."""
-    graph = trace_back(session, root, with_events=True, latest_events=0)
-    node = graph.nodes.get(ref)
-    if node is None:
-        raise NotInChain(f"batch {ref!r:.80} is not in the chain of this product")
-    limit = HISTORY_PAGE if limit is None else limit
-    query = select(BatchEvent.entry_index).where(BatchEvent.ref == ref)
-    if before is not None:
-        query = query.where(BatchEvent.entry_index < before)
-    indexes = sorted(session.scalars(query.order_by(BatchEvent.entry_index.desc()).limit(limit + 1)))
-    earlier_before = indexes[1] if len(indexes) > limit else None
-    indexes = indexes[-limit:]
-    hops = [Hop(*row) for row in session.execute(
-        select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
-               Event.corrected_by).where(Event.entry_index.in_(indexes)).order_by(Event.entry_index))]
-    later = 0 if before is None else session.scalar(
-        select(func.count()).select_from(BatchEvent).where(BatchEvent.ref == ref, BatchEvent.entry_index >= before))
-    parties = _parties(session, {node.creator} | _hop_codes(hops))
-    steps = [_step(hop, parties) for hop in hops]
-    total = node.event_count if node.event_count is not None else len(steps)
-    product = _products(session, {node.gtin} if node.gtin else set()).get(node.gtin or "")
-    batch = _public_batch(node, steps, parties, product, [], {}, [])
-    last = total - (later or 0)
-    return PublicHistory(root=root, batch=batch, parties=parties, first=last - len(steps) + 1, last=last,
-                         earlier_before=earlier_before)
 
 
 # --- building -------------------------------------------------------------------------------------------------
@@ -281,11 +227,13 @@ def _walk_order(root: str, inputs: dict[str, list[str]]) -> list[str]:
 
 
 def _steps(graph: Provenance, ref: str, parties: dict[str, Party]) -> list[Step]:
-    return [_step(graph.events[index], parties) for index in graph.nodes[ref].events if index in graph.events]
+    return [build_step(graph.events[index], parties) for index in graph.nodes[ref].events if index in graph.events]
 
 
-def _public_batch(node: BatchNode, steps: list[Step], parties: dict[str, Party], product: dict[str, Any] | None,
-                  inputs: list[str], closed: dict[int, str], counts: list[TypeCount]) -> PublicBatch:
+def build_batch(node: BatchNode, steps: list[Step], parties: dict[str, Party], product: dict[str, Any] | None,
+                inputs: list[str], closed: dict[int, str], counts: list[TypeCount]) -> PublicBatch:
+    """The public fields of batch ``node`` with its listed ``steps``: certificates without their files, each
+    recall with the day it was closed (``closed``, by recall entry), never quantities. Raises nothing."""
     certificates = [{name: value for name, value in item.items() if name in {"kind", "issuer", "number", "sha256"}}
                     for item in json.loads(node.certificates)]
     recalls = [{"entry_index": index, "source_ref": source, "issuer": issuer, "reason": reason,
@@ -362,7 +310,9 @@ _PUBLIC_DETAIL = {
 }
 
 
-def _step(hop: Hop, parties: dict[str, Party]) -> Step:
+def build_step(hop: Hop, parties: dict[str, Party]) -> Step:
+    """The public fields of one event (the summary fields of :data:`_PUBLIC_DETAIL` only) and the warning it
+    carries, if any; its place from its actor's locations in ``parties``. Raises nothing."""
     summary = json.loads(hop.summary)
     detail = {name: summary[name] for name in _PUBLIC_DETAIL.get(hop.type, ()) if summary.get(name) is not None}
     if hop.type == "trace.receive":
@@ -394,10 +344,11 @@ def _places(locations_json: str) -> dict[str, str]:
 
 def _party_codes(graph: Provenance) -> set[str]:
     """The enterprises a page names: each batch's maker, and the actor and counterparties of each listed event."""
-    return {node.creator for node in graph.nodes.values()} | _hop_codes(graph.events.values())
+    return {node.creator for node in graph.nodes.values()} | collect_party_codes(graph.events.values())
 
 
-def _hop_codes(hops: Iterable[Hop]) -> set[str]:
+def collect_party_codes(hops: Iterable[Hop]) -> set[str]:
+    """The credit codes of the actor and the counterparties (``to``, ``from``, ``carrier``) of each of ``hops``."""
     codes = set()
     for hop in hops:
         codes.add(hop.actor)
@@ -406,7 +357,8 @@ def _hop_codes(hops: Iterable[Hop]) -> set[str]:
     return codes
 
 
-def _parties(session: Session, codes: set[str]) -> dict[str, Party]:
+def read_parties(session: Session, codes: set[str]) -> dict[str, Party]:
+    """The enterprises of ``codes`` as the public sees them, by credit code; unknown codes are left out."""
     wanted, parties = sorted(codes), {}
     for start in range(0, len(wanted), 500):
         for row in session.scalars(select(Enterprise).where(Enterprise.credit_code.in_(wanted[start:start + 500]))):
@@ -417,7 +369,8 @@ def _parties(session: Session, codes: set[str]) -> dict[str, Party]:
     return parties
 
 
-def _products(session: Session, gtins: set[str]) -> dict[str, dict[str, Any]]:
+def read_products(session: Session, gtins: set[str]) -> dict[str, dict[str, Any]]:
+    """The public fields of the products of ``gtins``, by GTIN; unknown GTINs are left out."""
     if not gtins:
         return {}
     return {row.gtin: {"gtin": row.gtin, "name": row.name, "name_en": row.name_en, "category": row.category,

@@ -106,3 +106,8 @@ class BatchBundleSchema(Schema):
     indexes = fields.List(fields.Integer(), required=True, metadata={"description": "the batch's entries"})
     entries = fields.List(fields.Dict(), required=True, metadata={
         "description": "each entry with its leaf and inclusion proof, plus the genesis and key entries"})
+    previous = fields.String(metadata={
+        "description": "a bundle of the latest events only (latest=K, ledger-format §11.2): the statement hash, in "
+                       "hex, of the event before them, to which the first of them links the batch"})
+    earlier = fields.Integer(metadata={
+        "description": "a bundle of the latest events only: how many of the batch's events it leaves out"})

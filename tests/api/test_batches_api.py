@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
+from api.openapi import api_document
+from api.pages import MAX_LATEST
 from ledger import ProofError, verify_batch_bundle
+from ledger.statements import statement_hash
 from tests.api.support import login, small_chain, token_for
 from tests.conftest import LedgerHarness
 
@@ -74,6 +77,38 @@ def test_bundle_verifies_offline_and_detects_a_missing_event(client: Any, harnes
     with pytest.raises(ProofError) as changed:
         verify_batch_bundle(altered, harness.operator_key)
     assert changed.value.code in {"proof.root", "proof.invalid"}
+
+
+def test_bundle_of_the_latest_events(app: Any, client: Any, harness: LedgerHarness) -> None:
+    chain = small_chain(harness)
+    path = f"/api/v1/batches/01/{chain.gtin}/10/QG-1/bundle"
+    full = client.get(path).get_json()
+    suffix = client.get(f"{path}?latest=2").get_json()
+    assert suffix["indexes"] == full["indexes"][-2:] and suffix["earlier"] == 1
+    proved = verify_batch_bundle(suffix, harness.operator_key)
+    assert (len(proved), proved.earlier, proved.complete) == (2, 1, False)
+    first = verify_batch_bundle(full, harness.operator_key)[0]
+    assert proved.previous == statement_hash(first.leaf.statement.canonical).hex()
+    # K of at least the number of events is the whole history, without previous or earlier.
+    assert client.get(f"{path}?latest=3").get_json() == full
+    assert client.get(f"{path}?latest=10000").get_json() == full
+
+    # The suffix's first event links the batch to previous: without it, the bundle is no whole history.
+    del suffix["previous"], suffix["earlier"]
+    with pytest.raises(ProofError) as passed_off:
+        verify_batch_bundle(suffix, harness.operator_key)
+    assert passed_off.value.code == "proof.batch_chain"
+
+    for wrong in ("0", "-1", "abc", "10001", "2.0", "", "%EF%BC%92", "1" * 5000):  # %EF%BC%92: a full-width 2
+        response = client.get(f"{path}?latest={wrong}")
+        assert response.status_code == 400, wrong
+        assert response.get_json()["error"]["code"] == "request.latest", wrong
+
+    spec = api_document(app).spec
+    for path_template in ("/api/v1/batches/01/{gtin}/10/{lot}/bundle", "/api/v1/batches/00/{sscc}/bundle"):
+        parameters = spec["paths"][path_template]["get"]["parameters"]
+        assert {"name": "latest", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LATEST}} \
+            in parameters
 
 
 def test_downstream_is_for_inspectors_and_the_maker(client: Any, harness: LedgerHarness) -> None:

@@ -69,7 +69,7 @@ def test_a_tampered_suffix_bundle_fails_in_the_browser_as_in_python(live_server:
         indexes = queries.batch_entries(session, chain.ref)
         bundle = json.loads(json.dumps(batch_bundle(session, chain.ref, indexes, latest=5)))
     phone.goto(live_server + "/")
-    phone.add_script_tag(url=live_server + "/static/verify.js")
+    phone.add_script_tag(url=live_server + "/static/verify.js", type="module")
     key, origin = harness.operator_key.text(), harness.config.origin
 
     good = phone.evaluate(VERIFY, [json.dumps(bundle), key, origin])["ok"]

@@ -241,7 +241,7 @@ def test_without_javascript_the_server_verdict_is_shown_and_says_so(live_server:
 
 def test_the_javascript_verifier_on_the_test_vectors(live_server: str, phone: Any) -> None:
     phone.goto(live_server + "/")
-    phone.add_script_tag(url=live_server + "/static/verify.js")
+    phone.add_script_tag(url=live_server + "/static/verify.js", type="module")
     key, origin = VECTORS["operator_note_key"]["verifier_key"], VECTORS["origin"]
     bundle_text = json.dumps(VECTORS["proof_bundle"])
 
@@ -291,9 +291,32 @@ def test_the_javascript_verifier_on_the_test_vectors(live_server: str, phone: An
     assert phone.js_errors == []
 
 
+def test_the_javascript_verifier_on_the_batch_bundle_vectors(live_server: str, phone: Any) -> None:
+    phone.goto(live_server + "/")
+    phone.add_script_tag(url=live_server + "/static/verify.js", type="module")
+    key, origin = VECTORS["operator_note_key"]["verifier_key"], VECTORS["origin"]
+    for case in VECTORS["batch_bundles"]:
+        found = phone.evaluate(VERIFY, [json.dumps(case["bundle"], ensure_ascii=False), key, origin])
+        if case["error_code"] is not None:
+            assert (found.get("code"), found.get("index")) == (case["error_code"], case["error_index"]), case["name"]
+            with pytest.raises(ProofError) as caught:
+                verify_batch_bundle(case["bundle"], parse_verifier_key(key))
+            assert caught.value.message == found["message"], case["name"]
+            continue
+        result, expected = found["ok"], case["expected"]
+        assert (result["format"], result["ref"], result["origin"]) == ("trace-ledger-batch-proof/1", expected["ref"],
+                                                                       origin), case["name"]
+        assert (result["treeSize"], result["root"]) == (str(expected["tree_size"]), expected["root"]), case["name"]
+        assert (result["previous"], result["earlier"], result["complete"]) == \
+            (expected["previous"], expected["earlier"], expected["complete"]), case["name"]
+        assert [entry["index"] for entry in result["entries"]] == expected["indexes"], case["name"]
+        assert [entry["statementHash"] for entry in result["entries"]] == expected["statement_hashes"], case["name"]
+    assert phone.js_errors == []
+
+
 def test_javascript_canonical_json_matches_python(live_server: str, phone: Any) -> None:
     phone.goto(live_server + "/")
-    phone.add_script_tag(url=live_server + "/static/verify.js")
+    phone.add_script_tag(url=live_server + "/static/verify.js", type="module")
     for case in VECTORS["canonical_json"]["accepted"]:
         assert phone.evaluate(CANONICAL, case["input"]) == {"hex": case["canonical_hex"]}, case["name"]
     for case in VECTORS["canonical_json"]["refused"]:

@@ -21,7 +21,15 @@ from typing import Any
 import pytest
 import rfc8785
 
-from ledger import VerificationError, open_checkpoint, parse_verifier_key, verify_entry_bundle, verify_export_lines
+from ledger import (
+    ProofError,
+    VerificationError,
+    open_checkpoint,
+    parse_verifier_key,
+    verify_batch_bundle,
+    verify_entry_bundle,
+    verify_export_lines,
+)
 from ledger.canonical import canonicalize, strict_loads
 from ledger.checkpoint import checkpoint_body, note_key_id, sign_checkpoint, verifier_key
 from ledger.errors import StatementError
@@ -285,6 +293,35 @@ def test_proof_bundle() -> None:
     verified = verify_entry_bundle(bundle, _operator_key())
     target = ENTRIES[bundle["index"]]
     assert (verified.index, verified.leaf.statement.hash_hex) == (target["index"], target["statement_hash"])
+
+
+@pytest.mark.parametrize("case", VECTORS["batch_bundles"], ids=lambda case: case["name"])
+def test_batch_bundle(case: dict[str, Any]) -> None:
+    bundle = case["bundle"]
+    for item in bundle["entries"]:
+        assert canonicalize(item["leaf"]) == ENTRIES[item["index"]]["leaf"].encode("utf-8")
+        assert [base64.b64decode(value) for value in item["inclusion"]] == inclusion_proof(item["index"], LEAF_HASHES)
+    if case["error_code"] is not None:
+        with pytest.raises(ProofError) as error:
+            verify_batch_bundle(bundle, _operator_key())
+        assert error.value.code == case["error_code"]
+        if case["error_index"] is not None:
+            assert error.value.message.startswith(f"entry {case['error_index']} ")
+        return
+    verified = verify_batch_bundle(bundle, _operator_key())
+    expected = case["expected"]
+    assert (verified.ref, verified.previous, verified.earlier, verified.complete) == \
+        (expected["ref"], expected["previous"], expected["earlier"], expected["complete"])
+    assert [entry.index for entry in verified] == expected["indexes"]
+    assert [entry.leaf.statement.hash_hex for entry in verified] == expected["statement_hashes"]
+    assert [ENTRIES[index]["statement_hash"] for index in expected["indexes"]] == expected["statement_hashes"]
+    assert {(entry.checkpoint.size, entry.checkpoint.root.hex()) for entry in verified} == \
+        {(expected["tree_size"], expected["root"])}
+    if not verified.complete:  # previous is the hash of the batch's event just before the listed ones
+        history = [entry["index"] for entry in ENTRIES if expected["ref"] in entry["statement"]["links"]]
+        before = history[history.index(expected["indexes"][0]) - 1]
+        assert expected["previous"] == ENTRIES[before]["statement_hash"]
+        assert expected["earlier"] == history.index(expected["indexes"][0])
 
 
 @pytest.mark.parametrize("case", VECTORS["leaf_cases"], ids=lambda case: case["name"])

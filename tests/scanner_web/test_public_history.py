@@ -5,15 +5,21 @@ Flask test client on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from ledger import verify_batch_bundle
 from tests.api.support import Chain, small_chain
 from tests.conftest import LedgerHarness
 from trace import queries
-from trace.public import HISTORY_PAGE, TIMELINE_EVENTS
+from trace.context import MARKET_TIME
+from trace.models import Event
+from trace.public import TIMELINE_EVENTS
+from trace.public_history import HISTORY_PAGE
+from trace.recall_tracking import CLOSE
 
 SALES = 40
 
@@ -99,7 +105,7 @@ def test_the_page_proves_the_events_it_lists(client: Any, harness: LedgerHarness
     assert full.complete and len(full) == total
     assert [entry.index for entry in full][-TIMELINE_EVENTS:] == [entry.index for entry in proved]
 
-    for wrong in ("0", "-1", "abc", "10001", "%EF%BC%92"):  # the last: a full-width 2
+    for wrong in ("0", "-1", "abc", "10001", "%EF%BC%92", "1" * 5000):  # %EF%BC%92: a full-width 2
         response = client.get(f"{path_of(chain)}?linkType=gs1:traceability&latest={wrong}")
         assert response.status_code == 400 and response.get_json()["error"]["code"] == "request.latest", wrong
 
@@ -127,7 +133,7 @@ def test_the_history_page_pages_through_every_event(client: Any, harness: Ledger
 
 def test_the_history_page_in_small_pages_and_its_refusals(client: Any, harness: LedgerHarness, chain: Chain,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("trace.public.HISTORY_PAGE", 7)
+    monkeypatch.setattr("trace.public_history.HISTORY_PAGE", 7)
     entries = all_entries(harness, chain)
     seen: list[int] = []
     path: str | None = f"{path_of(chain)}?history={chain.ref}&lang=en"
@@ -146,3 +152,29 @@ def test_the_history_page_in_small_pages_and_its_refusals(client: Any, harness: 
     assert client.get(f"{path_of(chain)}?history={chain.ref}&before=x").status_code == 400
     other = client.get(f"{path_of(chain)}?history=lot:00000000000000:NOPE")
     assert other.status_code == 400 and "is not in the chain of this product" in other.get_data(as_text=True)
+
+
+def test_a_recall_closed_long_before_the_latest_events_shows_as_closed(client: Any, harness: LedgerHarness) -> None:
+    """The page lists only the latest events, so the closure of a recall is read apart from the timeline: a recall
+    closed more than TIMELINE_EVENTS events back still shows as closed."""
+    chain = small_chain(harness)
+    world = chain.world
+    recall = world.registrar_act("trace.recall", {"batch": chain.ref, "reason": "农药残留超标", "level": "1"},
+                                 [chain.ref])
+    closure = world.registrar_act(CLOSE, {"recall": recall, "note": "转入立案调查",
+                                          "override": "the remaining holders are under investigation"}, [chain.ref])
+    for _ in range(TIMELINE_EVENTS + 5):  # the recalled goods wait in the farm's cold store, which keeps reporting
+        world.act(chain.farm.signer, "trace.sensor", {
+            "batch": chain.ref, "measurement": "temperature", "uom": "CEL", "minimum": "2", "maximum": "8",
+            "readings": [{"time": world.time().isoformat(), "value": "4.5"}]}, [chain.ref])
+    entries = all_entries(harness, chain)
+    assert closure in entries and entries.index(closure) < len(entries) - TIMELINE_EVENTS
+
+    html = client.get(f"{path_of(chain)}?lang=en").get_data(as_text=True)
+    listed = [int(value) for value in re.findall(r'data-(?:first-|last-)?entry="(\d+)"', chain_section(html))]
+    assert listed and min(listed) > closure, "the closure is not among the events the page lists"
+    assert 'data-status="recalled"' in html
+    with harness.sessions() as session:
+        time = session.scalar(select(Event.time).where(Event.entry_index == closure))
+    day = datetime.fromisoformat(time).astimezone(MARKET_TIME).date().isoformat()
+    assert f'<p class="recall-closed">Recall closed on {day}; the goods remain recalled.</p>' in html

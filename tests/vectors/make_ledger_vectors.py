@@ -34,7 +34,7 @@ from ledger.merkle import (
     leaf_hash,
     root_from_leaf_hashes,
 )
-from ledger.proofs import BUNDLE_FORMAT
+from ledger.proofs import BATCH_BUNDLE_FORMAT, BUNDLE_FORMAT
 from ledger.rules import OPERATOR
 from ledger.statements import (
     GENESIS_CHAIN,
@@ -60,6 +60,11 @@ CHECKPOINT_SIZES = (4, 7)
 INCLUSION_CASES = ((2, 7), (6, 7), (0, 1))
 CONSISTENCY_CASES = ((3, 7), (4, 7), (6, 7))
 BUNDLE_ENTRIES = (0, 4, 5)  # the genesis, the rotation that registered entry 5's key, and entry 5 itself
+#: The key entries that registered the signing keys of :data:`BATCH`'s entries: 1 for 2 and 3, 4 (the rotation)
+#: for 5.
+BATCH_KEY_ENTRIES = (1, 4)
+#: The suffix bundle of :data:`BATCH` proves its latest events only (§11.2).
+BATCH_SUFFIX_LATEST = 2
 
 HARVEST_BODY: dict[str, Any] = {
     "batch": BATCH,
@@ -306,6 +311,59 @@ def bundle_vector(built: Sequence[BuiltEntry]) -> dict[str, Any]:
             "index": BUNDLE_ENTRIES[-1]}
 
 
+def batch_bundle_vectors(built: Sequence[BuiltEntry]) -> list[dict[str, Any]]:
+    """Batch proof bundles of :data:`BATCH` against the final checkpoint (§11.1, §11.2): the whole history and its
+    latest :data:`BATCH_SUFFIX_LATEST` events, each with what a verifier must report; then altered copies, each
+    with the error code and the entry the verifier must name (``null`` when none)."""
+    history = [entry.index for entry in built if BATCH in entry.signed.statement.links]
+    whole = _batch_bundle(built, history)
+    latest = history[-BATCH_SUFFIX_LATEST:]
+    before = built[history[-BATCH_SUFFIX_LATEST - 1]].signed.statement.hash_hex
+    suffix = {**_batch_bundle(built, latest), "previous": before, "earlier": len(history) - len(latest)}
+    gap = _batch_bundle(built, history[:1] + history[2:])  # the server leaves out the batch's second event
+    passed_off = {name: value for name, value in suffix.items() if name not in ("previous", "earlier")}
+    wrong_previous = {**suffix, "previous": built[latest[0]].signed.statement.hash_hex}
+    no_earlier = {**suffix, "earlier": 0}
+    return [
+        _batch_case("whole_history", f"every event of {BATCH}", whole, built, None),
+        _batch_case(f"latest_{BATCH_SUFFIX_LATEST}", f"the latest {BATCH_SUFFIX_LATEST} events of {BATCH}: previous "
+                    "is the statement hash of the event before them", suffix, built, None),
+        _batch_case("event_left_out", "the whole history without its second event (index and entry)", gap, built,
+                    ("proof.batch_chain", history[2])),
+        _batch_case("suffix_as_whole_history", "the suffix bundle without previous and earlier",
+                    passed_off, built, ("proof.batch_chain", latest[0])),
+        _batch_case("wrong_previous", "the suffix bundle whose previous is its own first event's hash",
+                    wrong_previous, built, ("proof.batch_chain", latest[0])),
+        _batch_case("earlier_zero", "the suffix bundle with earlier 0", no_earlier, built, ("proof.malformed", None)),
+    ]
+
+
+def _batch_bundle(built: Sequence[BuiltEntry], indexes: Sequence[int]) -> dict[str, Any]:
+    """The batch bundle of ``indexes`` of :data:`BATCH`: those entries, the genesis and the key entries."""
+    hashes = [entry.leaf_hash for entry in built]
+    shown = sorted({0, *BATCH_KEY_ENTRIES, *indexes})
+    return {"format": BATCH_BUNDLE_FORMAT, "checkpoint": notes(built)[len(built)], "ref": BATCH,
+            "indexes": list(indexes),
+            "entries": [{"index": index, "leaf": strict_loads(built[index].leaf),
+                         "inclusion": [base64.b64encode(value).decode("ascii")
+                                       for value in inclusion_proof(index, hashes)]} for index in shown]}
+
+
+def _batch_case(name: str, description: str, bundle: dict[str, Any], built: Sequence[BuiltEntry],
+                error: tuple[str, int | None] | None) -> dict[str, Any]:
+    if error is not None:
+        return {"name": name, "description": description, "bundle": bundle, "expected": None,
+                "error_code": error[0], "error_index": error[1]}
+    indexes = bundle["indexes"]
+    expected = {"ref": bundle["ref"], "tree_size": len(built),
+                "root": root_from_leaf_hashes([entry.leaf_hash for entry in built]).hex(), "indexes": indexes,
+                "statement_hashes": [built[index].signed.statement.hash_hex for index in indexes],
+                "previous": bundle.get("previous"), "earlier": bundle.get("earlier", 0),
+                "complete": "previous" not in bundle}
+    return {"name": name, "description": description, "bundle": bundle, "expected": expected, "error_code": None,
+            "error_index": None}
+
+
 def negative_vectors(built: Sequence[BuiltEntry], keys: dict[str, Signer]) -> list[dict[str, Any]]:
     """Exports with one defect each, the error code the verifier must report and the entry it must name."""
     leaves = [entry.leaf for entry in built]
@@ -429,6 +487,7 @@ def build_vectors() -> dict[str, Any]:
         "checkpoints": checkpoint_vectors(built),
         "export": export_vector(built),
         "proof_bundle": bundle_vector(built),
+        "batch_bundles": batch_bundle_vectors(built),
         "negative_exports": negative_vectors(built, keys),
         "leaf_cases": leaf_cases(keys),
     }
