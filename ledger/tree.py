@@ -7,12 +7,12 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import LargeBinary, and_, bindparam, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from .errors import ProofError
 from .merkle import EMPTY_ROOT, Node, consistency_ranges, hash_ranges, inclusion_ranges, range_subtrees
-from .models import Entry, TreeNode
+from .models import CheckpointRecord, Entry, TreeNode
 
 
 def fetch_nodes(session: Session, nodes: Sequence[Node]) -> dict[Node, bytes]:
@@ -38,6 +38,40 @@ def fetch_nodes(session: Session, nodes: Sequence[Node]) -> dict[Node, bytes]:
 
 
 _NODES_PER_QUERY = 256
+_SIZE_ROW = -1  # the level that marks the row holding the latest checkpoint's size
+
+
+def fetch_nodes_and_size(session: Session, nodes: Sequence[Node]) -> tuple[int, dict[Node, bytes]]:
+    """The latest checkpoint's tree size (0 before the first) and the stored hashes of ``nodes``, in one statement:
+    a proof request is then one round trip to the database (the leaf hashes, the inner subtrees and the size are
+    three parts of one ``UNION ALL``). Nodes past what one statement holds are fetched as :func:`fetch_nodes` does."""
+    leaves = [position for level, position in nodes if level == 0]
+    inner = [(level, position) for level, position in nodes if level > 0]
+    part, rest = inner[:_NODES_PER_QUERY], inner[_NODES_PER_QUERY:]
+    width = max(8, 1 << (len(part) - 1).bit_length()) if part else 8
+    padded = part + [part[-1] if part else (_SIZE_ROW, -1)] * (width - len(part))
+    params: dict[str, Any] = {"leaves": leaves}
+    for number, (level, position) in enumerate(padded):
+        params[f"level_{number}"], params[f"position_{number}"] = level, position
+    size, found = 0, {}
+    for level, position, value in session.execute(_nodes_and_size_query(width), params):
+        if level == _SIZE_ROW:
+            size = position
+        else:
+            found[(level, position)] = value
+    if rest:
+        found.update(fetch_nodes(session, rest))
+    return size, found
+
+
+@lru_cache(maxsize=16)
+def _nodes_and_size_query(count: int) -> Any:
+    """:func:`_nodes_query` for ``count`` subtrees, with the leaves (an expanding ``IN``) and the latest size."""
+    size = select(literal(_SIZE_ROW), func.coalesce(func.max(CheckpointRecord.tree_size), 0),
+                  cast(null(), LargeBinary))
+    leaves = select(literal(0), Entry.index, Entry.leaf_hash).where(
+        Entry.index.in_(bindparam("leaves", expanding=True)))
+    return union_all(size, leaves, _nodes_query(count))
 
 
 @lru_cache(maxsize=_NODES_PER_QUERY)

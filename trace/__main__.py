@@ -35,13 +35,10 @@ from .logs import configure_logging
 from .replay import CustodyReplay, genesis_registrar
 from .settings import Settings, SettingsError
 from .store import (
-    StateDifference,
-    compare_state,
-    dump_book,
-    dump_tables,
+    compare_live_state,
     ledger_registrar,
     rebuild_state,
-    replay_ledger,
+    replay_state,
 )
 
 logger = logging.getLogger("trace.cli")
@@ -176,16 +173,19 @@ def cmd_verify(settings: Settings, args: argparse.Namespace) -> int:
                     report = verify_database(session, key, trusted=trusted, progress=progress,
                                              threads=args.threads, domain=custody)
                     if custody is not None:
-                        difference = compare_state(dump_tables(session), dump_book(custody.book))
+                        difference = compare_live_state(session, custody.rows)
                         if not difference.empty:
                             print(f"NOT INTACT: the derived state tables differ from the replayed ledger: "
-                                  f"{_describe_difference(difference)}", file=sys.stderr)
+                                  f"{difference.describe()}", file=sys.stderr)
                             return EXIT_FAILED
             finally:
                 engine.dispose()
     except VerificationError as exc:
         print(f"NOT INTACT: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        if custody is not None:
+            custody.close()
     if state_file is not None and report.checkpoint is not None:
         state_file.parent.mkdir(parents=True, exist_ok=True)
         temporary = state_file.with_suffix(".tmp")
@@ -240,9 +240,10 @@ def cmd_rebuild_state(settings: Settings, args: argparse.Namespace) -> int:
     try:
         with make_session_factory(engine)() as session:
             if args.check:
-                difference = compare_state(dump_tables(session), dump_book(replay_ledger(session)))
+                with replay_state(session) as replay:
+                    difference = compare_live_state(session, replay.rows)
                 if not difference.empty:
-                    print(f"DIFFERENT: {_describe_difference(difference)}", file=sys.stderr)
+                    print(f"DIFFERENT: {difference.describe()}", file=sys.stderr)
                     return EXIT_FAILED
                 print("the traceability tables equal the state replayed from the ledger")
                 return EXIT_OK
@@ -250,7 +251,7 @@ def cmd_rebuild_state(settings: Settings, args: argparse.Namespace) -> int:
             session.commit()
     finally:
         engine.dispose()
-    before = "equal to" if difference.empty else f"different from ({_describe_difference(difference)})"
+    before = "equal to" if difference.empty else f"different from ({difference.describe()})"
     print(f"rebuilt the traceability state from the ledger: {written} rows; the live tables were {before} "
           "the replay")
     return EXIT_OK
@@ -349,14 +350,6 @@ def _ask_password(username: str) -> str:
     if first != getpass.getpass("again: "):
         raise SettingsError("the two passwords differ")
     return first
-
-
-def _describe_difference(difference: StateDifference) -> str:
-    parts = [f"{table}: {len(rows)} row(s) only in the live tables, first {rows[0]!r}"
-             for table, rows in sorted(difference.extra.items())]
-    parts += [f"{table}: {len(rows)} row(s) missing from the live tables, first {rows[0]!r}"
-              for table, rows in sorted(difference.missing.items())]
-    return "; ".join(parts)
 
 
 def _read_operator_key(path: str) -> VerifierKey:

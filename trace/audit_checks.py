@@ -47,7 +47,7 @@ from ledger.models import LedgerHead
 
 from .audits import Remembered
 from .replay import CustodyReplay, genesis_registrar
-from .store import StateDifference, compare_state, dump_book, dump_tables, ledger_registrar
+from .store import compare_live_state, ledger_registrar
 
 REPORT_FORMAT = "trace-audit-report/1"
 #: ``progress(phase, entries done, entries in all or None)``; phases as :data:`trace.audits.PHASES`.
@@ -138,12 +138,15 @@ def audit_live(sessions: sessionmaker[Session], operator_key: VerifierKey, known
                                        threads=threads, domain=replay)
             if replay is not None:
                 tell("state", total)
-                difference = compare_state(dump_tables(session), dump_book(replay.book))
+                difference = compare_live_state(session, replay.rows)
                 if not difference.empty:
                     raise VerificationError("the derived state tables differ from the replayed ledger: "
-                                            f"{describe_difference(difference)}", code="verify.state")
+                                            f"{difference.describe()}", code="verify.state")
         except VerificationError as exc:
             return _broken("live", exc, total, replay, started)
+        finally:
+            if replay is not None:
+                replay.close()
         result = _intact("live", verified, replay)
         tell("consistency", verified.tree_size)
         size = verified.tree_size
@@ -171,6 +174,9 @@ def audit_export(path: Path, operator_key: VerifierKey, known: list[Remembered],
                                        threads=threads, domain=replay)
     except VerificationError as exc:
         return _broken("export", exc, total or 0, replay, started)
+    finally:
+        if replay is not None:
+            replay.close()
     result = _intact("export", verified, replay)
     size = verified.tree_size
     tell("consistency", size)
@@ -227,15 +233,6 @@ def _proof_problem(prove: Callable[[int], list[bytes]], item: Remembered, old: i
         return ("verify.fork", f"fork: the audited ledger of {size} entries and {where} (root "
                                f"{item.root.hex()}) are not consistent: {exc.message}")
     return None
-
-
-def describe_difference(difference: StateDifference) -> str:
-    """The first differing row of each table, in a line an officer can act on."""
-    parts = [f"{table}: {len(rows)} row(s) only in the live tables, first {rows[0]!r}"
-             for table, rows in sorted(difference.extra.items())]
-    parts += [f"{table}: {len(rows)} row(s) missing from the live tables, first {rows[0]!r}"
-              for table, rows in sorted(difference.missing.items())]
-    return "; ".join(parts)
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 A :class:`Book` caches records by table and key. It starts empty (a replay of the whole ledger) or backed by a
 :class:`Source` that loads missing records from the database on first use (the live sequencer). Changes are
 made per statement between :meth:`Book.begin` and :meth:`Book.commit` / :meth:`Book.rollback`: a refused
-statement leaves the book exactly as it was. :meth:`Book.drain` hands the changed records to a writer.
+statement leaves the book exactly as it was. :meth:`Book.drain` hands the changed records to a writer; once the
+source holds them, :meth:`Book.forget` drops the cache (the verifier's replay does, to keep its memory bounded).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Book:
         self._stored: set[tuple[type[Record], Key]] = set()
         self._dirty: dict[tuple[type[Record], Key], None] = {}
         self._undo: list[tuple[type[Record], Key, Record | None, bool]] | None = None
+        self._held = 0
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -130,6 +132,23 @@ class Book:
         self._dirty.clear()
         return out
 
+    def held(self) -> int:
+        """How many keys the cache holds (records, and keys known to be absent): what :meth:`forget` frees."""
+        return self._held
+
+    def forget(self) -> None:
+        """Drop the whole cache; later reads load from the source again. Only between statements and once every
+        change was drained: the source must already hold them (raises ``RuntimeError`` otherwise)."""
+        if self._undo is not None or self._dirty:
+            raise RuntimeError("forget() needs a drained book between statements")
+        if self._source is None:
+            raise RuntimeError("a book without a source cannot forget: it holds the only copy of its records")
+        self._cache.clear()
+        self._index.clear()
+        self._loaded_prefixes.clear()
+        self._stored.clear()
+        self._held = 0
+
     # -- internals -------------------------------------------------------------------------------------------
 
     def _require_open(self) -> list[tuple[type[Record], Key, Record | None, bool]]:
@@ -147,6 +166,7 @@ class Book:
 
     def _remember(self, cls: type[Record], key: Key, value: Record | None) -> None:
         self._cache.setdefault(cls, {})[key] = value
+        self._held += 1
         if value is not None:
             self._stored.add((cls, key))
             self._index.setdefault(cls, {}).setdefault(key[0], set()).add(key)

@@ -1,0 +1,106 @@
+"""Proof requests on PostgreSQL: statements per request and latency, on a copy of a SQLite ledger.
+
+    python -m bench.proof_round_trips var/bench/public-1m.db                 # copy into `proof_bench`, measure
+    python -m bench.proof_round_trips var/bench/public-1m.db --keep --no-copy  # measure the copy made before
+
+The SQLite ledger is copied with :func:`bench.ledger_bench.copy_sqlite_to_postgres` into the database
+``--database`` (dropped and created first unless ``--no-copy``), then :func:`bench.ledger_bench.proof_latencies`
+runs random inclusion and consistency proofs at the latest checkpoint, one read session per request as the API
+opens it. Then 100 more requests of each kind count what the engine sends per request, by kind (the pool's
+pre-ping ``SELECT 1``, ``BEGIN`` and ``ROLLBACK``, and the proof's own statements). Figures go to
+``bench/results/proofs.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+
+from bench.common import DEFAULT_PG_ADMIN, log, machine
+from bench.ledger_bench import Ledger, copy_sqlite_to_postgres, proof_latencies
+from ledger import LedgerConfig, Signer, consistency, inclusion
+from ledger.db import make_engine, make_session_factory
+from trace.settings import ROOT
+
+RESULTS = ROOT / "bench" / "results" / "proofs.json"
+
+
+def _recreate(admin_url: str, database: str) -> str:
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+            connection.execute(text(f"CREATE DATABASE {database}"))
+    finally:
+        admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + "/" + database
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sqlite", type=Path, help="the SQLite ledger to copy (read only)")
+    parser.add_argument("--database", default="proof_bench", help="the PostgreSQL database to (re)create")
+    parser.add_argument("--postgres-admin-url", default=DEFAULT_PG_ADMIN)
+    parser.add_argument("--no-copy", action="store_true", help="measure the copy made by an earlier run")
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--no-pre-ping", action="store_true",
+                        help="an engine without the pool's pre-ping, to measure what it costs")
+    args = parser.parse_args(argv)
+    url = args.postgres_admin_url.rsplit("/", 1)[0] + "/" + args.database
+    if not args.no_copy:
+        url = _recreate(args.postgres_admin_url, args.database)
+        copy_sqlite_to_postgres(args.sqlite, url)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://")) if args.no_pre_ping else \
+        make_engine(url)
+    kinds: Counter[str] = Counter()
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        words = statement.lstrip().split(None, 1)
+        kinds[words[0].upper() if words else "?"] += 1
+
+    def count_begin(_conn: Any) -> None:
+        kinds["BEGIN"] += 1  # psycopg sends it itself, before the first statement of a transaction
+
+    def count_rollback(_conn: Any) -> None:
+        kinds["ROLLBACK"] += 1
+
+    def count_checkout(*_: Any) -> None:
+        kinds["pre-ping"] += 1  # pool_pre_ping: one SELECT 1 on the raw connection at each checkout
+
+    try:
+        with engine.connect() as connection:
+            size = int(connection.execute(text("SELECT max(tree_size) FROM ledger_checkpoints")).scalar_one())
+            origin = str(connection.execute(text("SELECT origin FROM ledger_head WHERE id = 1")).scalar_one())
+        # The operator key is not used: proofs only read.
+        ledger = Ledger("postgresql", url, engine, make_session_factory(engine),
+                        LedgerConfig(origin=origin, operator=Signer.from_seed("operator", bytes(32))))
+        figures = proof_latencies(ledger, size, args.requests)
+        event.listen(engine, "before_cursor_execute", count)
+        event.listen(engine, "begin", count_begin)
+        event.listen(engine, "rollback", count_rollback)
+        if not args.no_pre_ping:
+            event.listen(engine.pool, "checkout", count_checkout)
+        for number in range(100):
+            with ledger.read_session() as session:
+                inclusion(session, number * (size // 100), size)
+            with ledger.read_session() as session:
+                consistency(session, 1 + number * (size // 100), size)
+        figures["statements_per_request"] = {kind: round(number / 200, 2) for kind, number in kinds.items()}
+    finally:
+        engine.dispose()
+    log(f"statements per request: {figures['statements_per_request']}")
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    results.update(machine())
+    results.setdefault("runs", {})[f"{args.sqlite.name}{' without pre-ping' if args.no_pre_ping else ''}"] = figures
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
