@@ -11,7 +11,7 @@ from sqlalchemy import LargeBinary, and_, bindparam, cast, func, literal, null, 
 from sqlalchemy.orm import Session
 
 from .errors import ProofError
-from .merkle import EMPTY_ROOT, Node, consistency_ranges, hash_ranges, inclusion_ranges, range_subtrees
+from .merkle import EMPTY_ROOT, Node, hash_ranges, range_subtrees
 from .models import CheckpointRecord, Entry, TreeNode
 
 
@@ -108,13 +108,3 @@ def peak_nodes(session: Session, size: int) -> list[tuple[Node, bytes]]:
     if missing:
         raise ProofError(f"tree store lacks subtrees {missing[:4]}", code="proof.store")
     return [(node, found[node]) for node in nodes]
-
-
-def stored_inclusion_proof(session: Session, index: int, size: int) -> list[bytes]:
-    """PATH(index, D[size]) from stored subtrees; raises :class:`ProofError` for an index outside the tree."""
-    return hash_ranges(inclusion_ranges(index, size), _lookup(session))
-
-
-def stored_consistency_proof(session: Session, old_size: int, new_size: int) -> list[bytes]:
-    """PROOF(old_size, D[new_size]) from stored subtrees; raises :class:`ProofError` for sizes out of order."""
-    return hash_ranges(consistency_ranges(old_size, new_size), _lookup(session))
