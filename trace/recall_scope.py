@@ -22,8 +22,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Connection, MetaData, String, Table, delete, insert, literal, select, union_all
+from sqlalchemy import CTE, Column, Connection, MetaData, String, Table, delete, insert, literal, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import true
 
 from ledger.models import Entry
 
@@ -210,15 +211,32 @@ def recall_scope(session: Session, index: int) -> RecallScope:
 def preview_scope(session: Session, ref: str) -> RecallScope:
     """What a recall of batch ``ref`` would reach now. Raises :class:`ScopeBatchNotFound`."""
     connection = _fresh_scope(session)
-    following = union_all(select(Edge.parent.label("near"), Edge.child.label("far")),
-                          select(Content.container.label("near"), Content.ref.label("far"))).subquery("following")
-    walk = select(literal(ref, String(256)).label("ref")).cte("walk", recursive=True)
-    walk = walk.union(select(following.c.far.label("ref")).join(walk, following.c.near == walk.c.ref))
+    walk = _downstream(connection, ref)
     connection.execute(insert(_SCOPE).from_select(["ref"], select(walk.c.ref)))
     scope = _measure(session, ref, None)
     if ref not in scope.batches:
         raise ScopeBatchNotFound(f"batch {ref} is not in the ledger")
     return scope
+
+
+def _downstream(connection: Connection, ref: str) -> CTE:
+    """The batches reachable from ``ref`` along provenance edges (parent to child) and into the goods a logistic
+    unit holds (container to contents); ``UNION`` visits a batch reached along several paths once.
+
+    Each step looks the walked batches' edges and contents up by primary key, so it reads only what it reaches,
+    however large the ledger. Not a join of the walk against ``edges UNION ALL contents``: SQLite materialises
+    that union (every edge and content, with an automatic index) at every step of the recursion, and PostgreSQL
+    hash-joins a sequential scan of both tables at every step (102 ms p50 at a million entries on SQLite). SQLite
+    takes one recursive term per table; PostgreSQL allows a single reference to the walk, so there the two
+    lookups are one ``LATERAL`` union per walked batch."""
+    walk = select(literal(ref, String(256)).label("ref")).cte("walk", recursive=True)
+    if connection.dialect.name == "postgresql":
+        following = union_all(select(Edge.child.label("ref")).where(Edge.parent == walk.c.ref),
+                              select(Content.ref.label("ref")).where(Content.container == walk.c.ref)) \
+            .lateral("following")
+        return walk.union(select(following.c.ref).select_from(walk.join(following, true())))
+    return walk.union(select(Edge.child.label("ref")).join(walk, Edge.parent == walk.c.ref),
+                      select(Content.ref.label("ref")).join(walk, Content.container == walk.c.ref))
 
 
 def _fresh_scope(session: Session) -> Connection:
@@ -281,12 +299,19 @@ def _measure(session: Session, source: str, recall: RecallInfo | None) -> Recall
     acknowledged: dict[str, tuple[int, datetime]] = {}
     if recall is not None and source_maker == recall.issuer:  # a maker's own recall is its acknowledgement
         acknowledged[recall.issuer] = (recall.index, recall.issued_at)
-    for ref, index, type_, actor, summary_text, received_at in connection.execute(
-            select(BatchEvent.ref, Event.entry_index, Event.type, Event.actor, Event.summary, Entry.received_at)
-            .join(Event, Event.entry_index == BatchEvent.entry_index).join(Entry, Entry.index == Event.entry_index)
-            .where(BatchEvent.ref.in_(scoped), Event.corrected_by.is_(None),
-                   Event.type.in_([SELL, DESTROY, DISAGGREGATE, ACKNOWLEDGE]))
-            .order_by(Event.entry_index)):
+    # What was sold, destroyed and unpacked, from the events' own rows, in any order (the sums do not depend on
+    # it). A preview reads the events of the scope's lots only: sales and destructions are of lots and a pallet
+    # holds lots, so a logistic unit's own events (packing, shipping, sensors: most events of a large scope) add
+    # nothing. A recall reads every batch's, since a party acknowledges on any batch of the scope, a pallet
+    # included; the few acknowledgements take their receive times in a query of their own.
+    linked, types = (select(Batch.ref).where(Batch.ref.in_(scoped), Batch.kind == "lot"),
+                     [SELL, DESTROY, DISAGGREGATE]) if recall is None else \
+        (scoped, [SELL, DESTROY, DISAGGREGATE, ACKNOWLEDGE])
+    first_acknowledged: dict[str, int] = {}
+    for ref, index, type_, actor, summary_text in connection.execute(
+            select(BatchEvent.ref, Event.entry_index, Event.type, Event.actor, Event.summary)
+            .join(Event, Event.entry_index == BatchEvent.entry_index)
+            .where(BatchEvent.ref.in_(linked), Event.corrected_by.is_(None), Event.type.in_(types))):
         summary = json.loads(summary_text)
         if type_ == SELL and summary["batch"] == ref:
             at(ref, actor).sold += Decimal(summary["quantity"])
@@ -299,7 +324,12 @@ def _measure(session: Session, source: str, recall: RecallInfo | None) -> Recall
                 if item["batch"] == ref:
                     at(ref, actor).received += Decimal(item["quantity"])
         elif type_ == ACKNOWLEDGE and recall is not None and summary["recall"] == recall.index:
-            acknowledged.setdefault(actor, (index, received_at))
+            first_acknowledged[actor] = min(index, first_acknowledged.get(actor, index))
+    if first_acknowledged:
+        receive_times: dict[int, datetime] = {index: time for index, time in connection.execute(
+            select(Entry.index, Entry.received_at).where(Entry.index.in_(first_acknowledged.values())))}
+        for actor, index in first_acknowledged.items():
+            acknowledged.setdefault(actor, (index, receive_times[index]))
     ordered = sorted(positions.values(), key=lambda item: (place[item.ref], item.party))
     scope = RecallScope(source=source, recall=recall, batches=batches, positions=ordered)
     scope.parties = _parties(connection, scope, acknowledged)
@@ -315,10 +345,13 @@ def _parties(connection: Connection, scope: RecallScope,
                 select(Enterprise.credit_code, Enterprise.name, Enterprise.roles)
                 .where(Enterprise.credit_code.in_(codes[start:start + 500]))):
             registry[code] = (name, roles)
+    by_party: dict[str, list[Position]] = {}  # one pass, not one per party: a large scope has 50 parties
+    for position in scope.positions:
+        by_party.setdefault(position.party, []).append(position)
     parties = {}
     for code in codes:
         name, roles = registry.get(code, (code, ""))
-        mine = scope.positions_of(code)
+        mine = by_party[code]
         made = {position.ref for position in mine if position.made != ZERO}
         if scope.source in made:
             relation = "maker"
