@@ -23,22 +23,12 @@ from sqlalchemy import create_engine, event, text
 
 from bench.common import DEFAULT_PG_ADMIN, log, machine
 from bench.ledger_bench import Ledger, copy_sqlite_to_postgres, proof_latencies
+from bench.synth_bench import fresh_postgres
 from ledger import LedgerConfig, Signer, consistency, inclusion
 from ledger.db import make_engine, make_session_factory
 from trace.settings import ROOT
 
 RESULTS = ROOT / "bench" / "results" / "proofs.json"
-
-
-def _recreate(admin_url: str, database: str) -> str:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {database}"))
-            connection.execute(text(f"CREATE DATABASE {database}"))
-    finally:
-        admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + database
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url = args.postgres_admin_url.rsplit("/", 1)[0] + "/" + args.database
     if not args.no_copy:
-        url = _recreate(args.postgres_admin_url, args.database)
+        url = fresh_postgres(args.postgres_admin_url, args.database)
         copy_sqlite_to_postgres(args.sqlite, url)
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://")) if args.no_pre_ping else \
         make_engine(url)

@@ -134,15 +134,16 @@ def fresh_sqlite(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-def fresh_postgres(admin_url: str) -> str:
+def fresh_postgres(admin_url: str, database: str = PG_DATABASE) -> str:
+    """The URL of ``database``, dropped if it exists and created empty through ``admin_url``."""
     admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {PG_DATABASE}"))
-            connection.execute(text(f"CREATE DATABASE {PG_DATABASE}"))
+            connection.execute(text(f"DROP DATABASE IF EXISTS {database}"))
+            connection.execute(text(f"CREATE DATABASE {database}"))
     finally:
         admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + "/" + PG_DATABASE
+    return admin_url.rsplit("/", 1)[0] + "/" + database
 
 
 def postgres_size(url: str) -> int:
