@@ -23,7 +23,7 @@ from .keys import decode_public_key, key_id, verify_signature
 from .merkle import Node, consistency_ranges, hash_ranges, inclusion_ranges, leaf_hash, verify_inclusion
 from .models import CheckpointRecord, Entry, LedgerKey
 from .rules import GENESIS, KEY_ADD, KEY_ROTATE, OPERATOR
-from .statements import Leaf, parse_leaf
+from .statements import HASH_HEX, Leaf, parse_leaf
 from .tree import fetch_nodes, fetch_nodes_and_size
 
 BUNDLE_FORMAT = "trace-ledger-proof/1"
@@ -290,7 +290,7 @@ def _suffix_start(bundle: dict[str, Any]) -> tuple[str | None, int]:
     if "previous" not in bundle:
         return None, 0
     previous, earlier = bundle["previous"], bundle["earlier"]
-    if not isinstance(previous, str) or len(previous) != 64 or previous.strip("0123456789abcdef"):
+    if not isinstance(previous, str) or not HASH_HEX.fullmatch(previous):
         raise ProofError(f"previous must be a statement hash in 64 lowercase hex digits, found {previous!r:.80}",
                          code="proof.malformed")
     if not isinstance(earlier, int) or isinstance(earlier, bool) or earlier < 1:

@@ -40,7 +40,8 @@ LEAF_FIELDS = frozenset({"received", "signature", "statement"})
 _TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){1,4}")
 _AUTHOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
-_HASH_HEX = re.compile(r"[0-9a-f]{64}")
+#: A statement hash as statements and bundles write it: 64 lowercase hex digits.
+HASH_HEX = re.compile(r"[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)")
 _RECEIVED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -153,7 +154,7 @@ def parse_statement(fields: Any, *, max_bytes: int = DEFAULT_MAX_STATEMENT_BYTES
     if seq == 1:
         if prev is not None:
             raise StatementError("prev must be null when seq is 1", code="statement.field")
-    elif not isinstance(prev, str) or not _HASH_HEX.fullmatch(prev):
+    elif not isinstance(prev, str) or not HASH_HEX.fullmatch(prev):
         raise StatementError("prev must be the 64-hex-digit hash of the author's previous statement",
                              code="statement.field")
     links = _links(fields["links"])
@@ -314,7 +315,7 @@ def _links(links: Any) -> dict[str, str | None]:
         if not ref or len(ref) > 256 or _CONTROL.search(ref):
             raise StatementError(f"batch reference {ref[:40]!r} must be 1-256 characters without control "
                                  "characters", code="statement.field")
-        if head is not None and (not isinstance(head, str) or not _HASH_HEX.fullmatch(head)):
+        if head is not None and (not isinstance(head, str) or not HASH_HEX.fullmatch(head)):
             raise StatementError(f"links[{ref!r}] must be null or a 64-hex-digit statement hash",
                                  code="statement.field")
     return links
