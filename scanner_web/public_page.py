@@ -21,13 +21,18 @@ from trace.scans import Lookups, place_of, record_lookup, record_place
 
 from .i18n import current_language
 from .proof_cache import batch_proof
-from .raw_target import raw_path, raw_target
+from .raw_target import raw_path
 
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8))
 
-__all__ = ["render", "render_history"]
+__all__ = ["HistoryRequestError", "render", "render_history"]
+
+
+class HistoryRequestError(ValueError):
+    """A history page asked with a malformed ``before`` or for a batch outside the page's chain: the resolver
+    answers it with its 400 page, as any malformed code."""
 
 
 def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
@@ -55,13 +60,14 @@ def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
 def render_history(ref: str, history: str, before: str | None) -> Response:
     """The history page of batch ``history``, in the chain of the page of ``ref``: its events before entry
     ``before`` (its latest when None), a page at a time, with the public page's fields only. A malformed
-    ``before`` is a 400 page. Raises :class:`trace.queries.NotFound`."""
+    ``before`` or a batch outside the chain raises :class:`HistoryRequestError`; a ``ref`` the ledger does not
+    have, :class:`trace.queries.NotFound`."""
     if before is not None and not (before.isascii() and before.isdigit() and len(before) <= 18):
-        return _bad_request(f"before={before[:40]!r} is not an entry index")
+        raise HistoryRequestError(f"before={before[:40]!r} is not an entry index")
     try:
         page = public_history(read_session(), ref, history, before=int(before) if before is not None else None)
     except NotInChain as exc:
-        return _bad_request(exc.message)
+        raise HistoryRequestError(exc.message) from None
     html = render_template("public_history.html", page=page, parties=page.parties, page_path=raw_path(),
                            enterprise_name=_enterprise_namer(page.parties), local_time=local_time)
     response = Response(html, mimetype="text/html")
@@ -105,13 +111,6 @@ def _place() -> str | None:
     """The place of this look-up: a keyed hash of the client's network, never its address (risk rule
     ``scan.many_places``)."""
     return place_of(request.remote_addr, str(current_app.config["SECRET_KEY"]).encode())
-
-
-def _bad_request(reason: str) -> Response:
-    response = Response(render_template("resolver_error.html", status=400, code=raw_target(), reason=reason),
-                        status=400, mimetype="text/html")
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _server_verdict(view: PublicView, latest: int | None) -> dict[str, Any]:

@@ -77,7 +77,10 @@ def _answer(target: Target, link: DigitalLink) -> Response:
     # page of one of its batches.
     attributes = dict(link.other_attributes)
     if "history" in attributes:
-        response = public_page.render_history(target.ref, attributes["history"], attributes.get("before"))
+        try:
+            response = public_page.render_history(target.ref, attributes["history"], attributes.get("before"))
+        except public_page.HistoryRequestError as exc:
+            return _malformed(str(exc))
     else:
         response = public_page.render(target.ref, target.unit_id, uri=target.uri)
     response.headers["Link"] = f'<{raw_path()}?linkType=linkset>; rel="linkset"; type="{_LINKSET}"'
