@@ -213,18 +213,6 @@ def compare_live_state(session: Session, replayed: Callable[[type[Record]], Iter
     return difference
 
 
-def compare_state(live: dict[str, set[tuple[Any, ...]]], replayed: dict[str, set[tuple[Any, ...]]]
-                  ) -> StateDifference:
-    """:func:`compare_live_state` for two states held in memory (as :func:`dump_tables` and :func:`dump_book`
-    give them)."""
-    difference = StateDifference()
-    for cls in RECORD_TYPES:
-        key_of = _key_getter(cls)
-        _merge_table(cls, sorted(live.get(cls.TABLE, ()), key=key_of), sorted(replayed.get(cls.TABLE, ()), key=key_of),
-                     difference)
-    return difference
-
-
 def _key_getter(cls: type[Record]) -> Callable[[tuple[Any, ...]], Any]:
     names = [item.name for item in fields(cls)]
     return itemgetter(*(names.index(name) for name in cls.KEY))

@@ -24,7 +24,7 @@ from trace.complaint_models import Complaint, ComplaintAction, ComplaintReply
 from trace.context import MARKET_TIME
 from trace.officers import OfficerKey
 from trace.replay import CustodyReplay
-from trace.store import compare_state, dump_book, dump_tables, ledger_registrar, replay_ledger
+from trace.store import compare_live_state, ledger_registrar, replay_state
 
 DESCRIPTION = "买回来的青菜里有一根铁丝，长约 3 厘米。"
 CONTACT = "13800138000"
@@ -83,7 +83,8 @@ def second_batch(chain: Chain) -> str:
 def assert_replay_matches(harness: LedgerHarness) -> None:
     """The handle statements replay: rebuild-state gives the same tables, and the verifier accepts the ledger."""
     with harness.sessions() as session:
-        difference = compare_state(dump_tables(session), dump_book(replay_ledger(session)))
+        with replay_state(session) as replay:
+            difference = compare_live_state(session, replay.rows)
         assert difference.empty, difference
         verify_database(session, harness.operator_key, domain=CustodyReplay(ledger_registrar(session)))
 

@@ -18,7 +18,7 @@ from ledger.models import BatchHead, Entry
 from tests.conftest import LedgerHarness
 from trace.identifiers import gs1_check_digit, uscc_check_character
 from trace.policy import TracePolicy
-from trace.store import compare_state, dump_book, dump_tables, replay_ledger
+from trace.store import compare_live_state, dump_tables, replay_state
 
 COMMITMENT = hashlib.sha256("信用承诺书 v1".encode()).hexdigest()
 CHINA = timezone(timedelta(hours=8))
@@ -122,8 +122,8 @@ class World:
             return dump_tables(session)
 
     def assert_rebuild_matches(self) -> None:
-        with self.harness.sessions() as session:
-            difference = compare_state(dump_tables(session), dump_book(replay_ledger(session)))
+        with self.harness.sessions() as session, replay_state(session) as replay:  # as rebuild-state --check
+            difference = compare_live_state(session, replay.rows)
         assert difference.empty, difference
 
     def advance(self, **delta: float) -> None:
