@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger import LedgerConfig, VerifierKey
+from ledger.db import open_for_reads
 from trace.authority import AuthorityKeys
 from trace.officers import Officers
 from trace.settings import Settings
@@ -34,11 +35,10 @@ def app_context() -> AppContext:
 
 
 def read_session() -> Session:
-    """The request's read-only session (on SQLite a deferred transaction, so readers never wait on writers)."""
+    """The request's read-only session (``ledger.db.open_for_reads``: on SQLite a deferred transaction, so readers
+    never wait on writers; on PostgreSQL autocommit)."""
     if "read_session" not in g:
-        session = app_context().sessions()
-        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-        g.read_session = session
+        g.read_session = open_for_reads(app_context().sessions())
     session_: Session = g.read_session
     return session_
 

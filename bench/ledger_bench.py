@@ -52,7 +52,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.workload import SHARDS, BenchPolicy, all_enterprises, default_start, shard_statements, write_shard
 from ledger import LedgerConfig, initialise_ledger, read_lines, verifier_key, verify_export_lines, write_export
 from ledger.canonical import canonicalize
-from ledger.db import Base, make_engine, make_session_factory
+from ledger.db import Base, make_engine, make_session_factory, open_for_reads
 from ledger.keys import encode_public_key
 from ledger.merkle import leaf_hash, verify_consistency, verify_inclusion
 from ledger.models import CheckpointRecord, Entry
@@ -405,10 +405,8 @@ class Ledger:
     policy: BenchPolicy = field(default_factory=BenchPolicy)
 
     def read_session(self) -> Session:
-        """A session as the API opens it for reads: on SQLite a deferred transaction."""
-        session = self.sessions()
-        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-        return session
+        """A session as the API opens it for reads (``ledger.db.open_for_reads``)."""
+        return open_for_reads(self.sessions())
 
     def tree_size(self) -> int:
         with self.read_session() as session:

@@ -30,7 +30,7 @@ from ledger import (
     sequence_statements,
     sign_statement,
 )
-from ledger.db import make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory, open_for_reads
 from ledger.keys import Signer
 from ledger.models import BatchHead
 
@@ -77,7 +77,7 @@ def append(session: Session, read_session: Session, envelopes: Sequence[Any], *,
 
     The caller commits ``session``. Raises :class:`ledger.BatchRefused` for an atomic batch with a refusal.
     """
-    read_session.connection(execution_options={"sqlite_begin": "DEFERRED"})  # no write lock while preparing
+    open_for_reads(read_session)  # no write lock while preparing
     prepared = prepare_statements(envelopes, known_keys=lambda ids: load_public_keys(read_session, ids),
                                   max_statement_bytes=config.max_statement_bytes)
     read_session.rollback()
