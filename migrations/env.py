@@ -19,6 +19,7 @@ import trace.models  # noqa: E402,F401  (registers the traceability tables)
 import trace.officers  # noqa: E402,F401  (registers the officers' keys)
 import trace.recall_notices  # noqa: E402,F401  (registers the recall notices)
 import trace.scans  # noqa: E402,F401  (registers the look-up counts)
+import trace.verdicts  # noqa: E402,F401  (registers the stored verdicts on batch proofs)
 import trace.workspace_models  # noqa: E402,F401  (registers the workspace tables)
 from ledger.db import Base, make_engine  # noqa: E402
 

@@ -1,11 +1,11 @@
 """Batch proof bundles for the public pages, against the earliest checkpoint that covers the batch's latest event.
 
 Such a bundle changes only when the batch gets a new event, so each worker keeps the recent ones, with the
-server's verdict on each, in a small in-memory cache keyed by the checkpoint's root hash, the batch and how many of
-its latest events the bundle proves: a page view then costs one indexed query for the checkpoint instead of
-building and checking the proofs again. The public page proves the events it shows (a suffix bundle of at most
-``trace.public.TIMELINE_EVENTS``), so even a first view checks a bounded number of signatures whatever the length
-of the batch's history.
+server's verdict on each (:func:`trace.verdicts.check_bundle`), in a small in-memory cache keyed by the checkpoint's
+root hash, the batch and how many of its latest events the bundle proves: serving one again then costs one indexed
+query for the checkpoint instead of building and checking the proofs again. The public page proves the events it
+shows (a suffix bundle of at most ``trace.public.TIMELINE_EVENTS``), so even a first build checks a bounded number
+of signatures whatever the length of the batch's history.
 """
 
 from __future__ import annotations
@@ -18,23 +18,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ledger import LedgerError, VerifierKey, batch_bundle, checkpoint_covering, verify_batch_bundle
+from ledger import VerifierKey, checkpoint_covering
+from trace.verdicts import Verdict, check_bundle
 
 _CAPACITY = 2048
 
 
 @dataclass(frozen=True)
 class BatchProof:
-    """A batch's bundle, the checkpoint it is proved against, and the server's check of it (``error`` is None
-    when every check passed). ``events`` is the number of events the bundle proves, ``earlier`` the number of the
-    batch's earlier events it leaves out (0 for the whole history)."""
+    """A batch's bundle and the server's verdict on it."""
 
     bundle: dict[str, Any]
-    tree_size: int
-    checkpoint_time: str
-    error: str | None
-    events: int
-    earlier: int
+    verdict: Verdict
 
 
 _cache: OrderedDict[tuple[bytes, str, int | None], BatchProof] = OrderedDict()
@@ -54,15 +49,9 @@ def batch_proof(session: Session, ref: str, operator_key: VerifierKey, *, last_i
         if cached is not None:
             _cache.move_to_end(key)
             return cached
-    bundle = batch_bundle(session, ref, indexes(), tree_size=checkpoint.tree_size, latest=latest)
-    error = None
-    try:
-        verify_batch_bundle(bundle, operator_key)
-    except LedgerError as exc:
-        error = f"{exc.code}: {exc.message}"
-    proof = BatchProof(bundle=bundle, tree_size=checkpoint.tree_size,
-                       checkpoint_time=checkpoint.created_at.isoformat(), error=error,
-                       events=len(bundle["indexes"]), earlier=bundle.get("earlier", 0))
+    bundle, verdict = check_bundle(session, ref, operator_key, checkpoint=checkpoint, indexes=indexes(),
+                                   latest=latest)
+    proof = BatchProof(bundle=bundle, verdict=verdict)
     with _lock:
         _cache[key] = proof
         if len(_cache) > _CAPACITY:

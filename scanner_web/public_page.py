@@ -18,6 +18,7 @@ from trace import queries
 from trace.public import PublicView, public_view
 from trace.public_history import NotInChain, public_history
 from trace.scans import Lookups, place_of, record_lookup, record_place
+from trace.verdicts import Verdict, proved_events, save_verdict, stored_verdict
 
 from .i18n import current_language
 from .proof_cache import batch_proof
@@ -43,7 +44,7 @@ def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
     view = public_view(read_session(), ref, today=now.astimezone(CHINA).date(), unit_id=unit_id)
     lookups = _count_lookup(unit_id or ref, now, place=_place() if unit_id else None)
     bundle_url = f"{raw_path()}?linkType=gs1:traceability"
-    latest = len(view.batch.steps) if view.batch.earlier else None  # prove the events the page lists
+    latest = proved_events(len(view.batch.steps) + view.batch.earlier)  # prove the events the page lists
     html = render_template(
         "public.html", view=view, parties=view.parties, uri=uri, lookups=lookups, now=now, page_path=raw_path(),
         suspicious=bool(lookups and unit_id and lookups.suspicious(now)),
@@ -114,19 +115,35 @@ def _place() -> str | None:
 
 
 def _server_verdict(view: PublicView, latest: int | None) -> dict[str, Any]:
-    """What the server finds when it checks the batch's bundle as the page's script will (the latest ``latest``
-    events, or all when None): shown without JavaScript, and labelled as the server's word."""
+    """What the server found when it checked the batch's bundle as the page's script will (the latest ``latest``
+    events, or all when None): shown without JavaScript, and labelled as the server's word. Read as the verdicts'
+    worker stored it, or checked now and stored when the worker has not caught up yet (``trace.verdicts``)."""
     session = read_session()
+    last_index = view.batch.steps[-1].entry_index
+    verdict = stored_verdict(session, view.root, last_index=last_index, latest=latest)
+    if verdict is None:
+        try:
+            verdict = batch_proof(session, view.root, app_context().operator_key, latest=latest,
+                                  last_index=last_index,
+                                  indexes=lambda: queries.batch_entries(session, view.root)).verdict
+        except LedgerError as exc:
+            return {"ok": False, "tree_size": 0, "checkpoint_time": None, "error": f"{exc.code}: {exc.message}",
+                    "events": 0, "total": 0}
+        _save_verdict(view.root, verdict, last_index=last_index, latest=latest)
+    return {"ok": verdict.error is None, "tree_size": verdict.tree_size,
+            "checkpoint_time": local_time(verdict.checkpoint_time.isoformat()), "error": verdict.error,
+            "events": verdict.events, "total": verdict.events + verdict.earlier}
+
+
+def _save_verdict(ref: str, verdict: Verdict, *, last_index: int, latest: int | None) -> None:
+    """Store a verdict this view checked, in its own short transaction; a page never fails because storing did."""
+    session = write_session()
     try:
-        proof = batch_proof(session, view.root, app_context().operator_key, latest=latest,
-                            last_index=view.batch.steps[-1].entry_index,
-                            indexes=lambda: queries.batch_entries(session, view.root))
-    except LedgerError as exc:
-        return {"ok": False, "tree_size": 0, "checkpoint_time": None, "error": f"{exc.code}: {exc.message}",
-                "events": 0, "total": 0}
-    return {"ok": proof.error is None, "tree_size": proof.tree_size,
-            "checkpoint_time": local_time(proof.checkpoint_time), "error": proof.error, "events": proof.events,
-            "total": proof.events + proof.earlier}
+        save_verdict(session, ref, verdict, last_index=last_index, latest=latest)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        logger.warning("verdict not stored", extra={"batch": ref}, exc_info=True)
 
 
 def _enterprise_namer(parties: dict[str, Any]) -> Any:

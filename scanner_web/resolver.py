@@ -180,7 +180,7 @@ def _bundle(target: Target, latest: str | None) -> Response:
             raise
         return json_response({"error": {"code": exc.code, "message": str(exc), "fields": {}}}, status=404)
     response = json_response(proof.bundle, cache="no-cache")
-    response.set_etag(f"{proof.tree_size}-{proof.events}-{target.ref}")
+    response.set_etag(f"{proof.verdict.tree_size}-{proof.verdict.events}-{target.ref}")
     return response.make_conditional(request)
 
 

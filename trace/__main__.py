@@ -44,6 +44,7 @@ from .store import (
 logger = logging.getLogger("trace.cli")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+VERDICT_INTERVAL_SECONDS = 2.0
 
 
 def _now() -> datetime:
@@ -115,10 +116,40 @@ def cmd_workspace_invite(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import threading
+
     from api import create_app
+
+    from .verdicts import follow
     app = create_app({"database_url": settings.database_url})
+    context = app.extensions["trace"]
+    stop = threading.Event()
+    threading.Thread(target=follow, args=(context.sessions, context.operator_key),
+                     kwargs={"interval": VERDICT_INTERVAL_SECONDS, "stop": stop}, name="verdicts", daemon=True).start()
     print(f"serving on http://{args.host}:{args.port}/  (health: /api/v1/health)")
-    app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    try:
+        app.run(host=args.host, port=args.port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+    return EXIT_OK
+
+
+def cmd_verdicts(settings: Settings, args: argparse.Namespace) -> int:
+    import threading
+
+    from .verdicts import catch_up, follow
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    key = verifier_key(settings.ledger_origin, load_authority_keys(settings).operator.public_key)
+    try:
+        if args.follow:
+            follow(sessions, key, interval=args.interval, stop=threading.Event())
+        else:
+            print(f"checked the proofs of {catch_up(sessions, key)} batches")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.dispose()
     return EXIT_OK
 
 
@@ -421,6 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "production, see docs/operations.md).")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=5000)
+    verdicts = command("verdicts", cmd_verdicts, "Check the proof bundle of every batch with an event since the "
+                       "last run, as its public page proves it, and store the verdict the page shows (the public "
+                       "pages then never build one on a view). With --follow, keep doing so; run it beside "
+                       "gunicorn (the development server `serve` runs it in a thread).")
+    verdicts.add_argument("--follow", action="store_true", help="keep checking new batches until interrupted")
+    verdicts.add_argument("--interval", type=float, default=VERDICT_INTERVAL_SECONDS, metavar="SECONDS",
+                          help="pause between two rounds with --follow")
     key = command("operator-key", cmd_operator_key, "Print the operator's public key in signed-note verifier-key "
                   "form (<name>+<key id>+<base64 key>), to hand to inspectors out of band.")
     key.add_argument("--out", help="write the key to this file instead of printing it")

@@ -178,6 +178,7 @@ class Edge(Base):
 
 class BatchEvent(Base):
     __tablename__ = BatchEventRecord.TABLE
+    __table_args__ = (Index("ix_trace_batch_events_entry_index", "entry_index"),)  # batches touched since an entry
 
     ref: Mapped[str] = mapped_column(_REF, primary_key=True)
     entry_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
