@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 _PARALLEL_THRESHOLD = 64
 _THREADS = 2
-_CHUNK = 50
 
 
 @dataclass(frozen=True)
@@ -134,52 +133,28 @@ def prepare_statements(envelopes: Sequence[Any], *, known_keys: Callable[[Collec
     """Parse each envelope and verify its signature with the key it names, when that key is already known.
 
     Never raises for a bad envelope: the error is kept per item. A statement whose key is not yet registered
-    (it may be added earlier in the same batch) is verified under the lock instead. In a large batch the
-    signatures of each chunk of :data:`_CHUNK` statements are checked by worker threads (the signature library
-    releases the GIL) while this thread parses the next chunk, so parsing takes no wall time of its own.
+    (it may be added earlier in the same batch) is verified under the lock instead.
     """
     if len(envelopes) > MAX_BATCH:
         raise StatementError(f"a batch holds at most {MAX_BATCH} statements, found {len(envelopes)}",
                              code="batch.too_large")
     prepared: list[Prepared] = []
-    keys: dict[str, bytes] = {}
-    looked_up: set[str] = set()
-    checks: list[tuple[list[tuple[Prepared, bytes]], Future[list[LedgerError | None]] | None]] = []
-    with ThreadPoolExecutor(_THREADS) as pool:
-        for start in range(0, len(envelopes), _CHUNK):
-            chunk = [_parse(envelope, max_statement_bytes) for envelope in envelopes[start:start + _CHUNK]]
-            prepared.extend(chunk)
-            wanted = {item.signed.statement.key for item in chunk if item.signed is not None} - looked_up
-            if wanted:
-                keys.update(known_keys(wanted))
-                looked_up |= wanted
-            work = [(item, keys[item.signed.statement.key]) for item in chunk
-                    if item.signed is not None and item.signed.statement.key in keys]
-            jobs = [(public, item.signed.signature, item.signed.statement.signing_message())
-                    for item, public in work if item.signed is not None]
-            parallel = len(envelopes) >= _PARALLEL_THRESHOLD
-            checks.append((work, pool.submit(_verify_chunk, jobs) if parallel else None))
-            if not parallel:
-                _settle(work, _verify_chunk(jobs))
-        for work, future in checks:
-            if future is not None:
-                _settle(work, future.result())
-    return prepared
-
-
-def _parse(envelope: Any, max_statement_bytes: int) -> Prepared:
-    try:
-        return Prepared(parse_envelope(envelope, max_bytes=max_statement_bytes))
-    except LedgerError as exc:
-        return Prepared(None, exc)
-
-
-def _settle(work: list[tuple[Prepared, bytes]], outcomes: list[LedgerError | None]) -> None:
+    for envelope in envelopes:
+        try:
+            prepared.append(Prepared(parse_envelope(envelope, max_bytes=max_statement_bytes)))
+        except LedgerError as exc:
+            prepared.append(Prepared(None, exc))
+    keys = known_keys({item.signed.statement.key for item in prepared if item.signed is not None})
+    work = [(item, keys[item.signed.statement.key]) for item in prepared
+            if item.signed is not None and item.signed.statement.key in keys]
+    outcomes = _verify_many([(public, item.signed.signature, item.signed.statement.signing_message())
+                             for item, public in work if item.signed is not None])
     for (item, public), error in zip(work, outcomes, strict=True):
         if error is None:
             item.verified_with = public
         else:
             item.error = error
+    return prepared
 
 
 def sequence_statements(session: Session, prepared: Sequence[Prepared], *, config: LedgerConfig,
@@ -355,6 +330,17 @@ def _verify_one(job: tuple[bytes, bytes, bytes]) -> LedgerError | None:
 
 def _verify_chunk(jobs: list[tuple[bytes, bytes, bytes]]) -> list[LedgerError | None]:
     return [_verify_one(job) for job in jobs]
+
+
+def _verify_many(jobs: list[tuple[bytes, bytes, bytes]]) -> list[LedgerError | None]:
+    if len(jobs) < _PARALLEL_THRESHOLD:
+        return _verify_chunk(jobs)
+    # Whole chunks per task: ThreadPoolExecutor.map ignores ``chunksize``, and a future per signature costs about
+    # 40 us of CPU in hand-offs (a third of a verification) and a quarter of the wall time.
+    size = -(-len(jobs) // (_THREADS * 4))
+    with ThreadPoolExecutor(_THREADS) as pool:
+        chunks = pool.map(_verify_chunk, [jobs[start:start + size] for start in range(0, len(jobs), size)])
+        return [outcome for chunk in chunks for outcome in chunk]
 
 
 class _BatchState:
