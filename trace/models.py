@@ -186,6 +186,7 @@ class BatchEvent(Base):
 
 class Flag(Base):
     __tablename__ = FlagRecord.TABLE
+    __table_args__ = (Index("ix_trace_flags_subject", "subject"),)  # a page's warnings, by batch or unit
 
     entry_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
