@@ -7,17 +7,17 @@
                                                  # a copy of a ledger (the bench writes: it counts look-ups)
 
 For each size, a synthetic SQLite ledger under ``var/bench/`` (``public-10k.db``, ``public-1m.db``; keys beside
-them, passphrase ``bench``) is served in-process by ``api.create_app`` and a Flask test client requests
-``GET /01/{gtin}/10/{lot}`` for 1,000 lots drawn at random (6,000 requests), after a warm-up on 300 of them. The ledger is measured as
-a deployment runs it, with the verdicts' worker caught up (``trace.verdicts``): ``pages_with_stored_verdict`` says
-how many of the lots had their verdict stored, and a page without one checks its bundle on the view. The figures
-are given for all requests, for a page's first view in the process and for repeat views. Each timing is the whole
-server-side request: routing, the provenance walk, the server's verdict, the look-up count (one upsert and commit)
-and the template. No network is involved, so the figures are the server's share of what a phone waits for. The same
-requests are also given in CPU time (``cpu``), steadier than wall-clock time on a shared machine. A page lists the
-latest events of each batch and proves the latest ones of its own batch (``trace.public.TIMELINE_EVENTS``), so
-``mean_steps_per_page`` and ``max_steps_per_page`` count the events a page lists. Figures go to
-``bench/results/public.json`` (``--out``).
+them, passphrase ``bench``) is served in-process by ``api.create_app`` and a Flask test client requests ``GET
+/01/{gtin}/10/{lot}`` for 1,000 lots drawn at random (6,000 requests), after a warm-up on 300 of them. The ledger is
+measured as a deployment runs it, with the verdicts' worker caught up (``trace.verdicts``):
+``pages_with_stored_verdict`` says how many of the lots had their verdict stored, and a page without one checks its
+bundle on the view. The figures are given for all requests, for a page's first view in the process and for repeat
+views. Each timing is the whole server-side request: routing, the provenance walk, the server's verdict, the look-up
+count (one upsert and commit) and the template. No network is involved, so the figures are the server's share of
+what a phone waits for. The same requests are also given in CPU time (``cpu``), steadier than wall-clock time on a
+shared machine. A page lists the latest events of each batch and proves the latest ones of its own batch
+(``trace.public.TIMELINE_EVENTS``), so ``mean_steps_per_page`` and ``max_steps_per_page`` count the events a page
+lists. Figures go to ``bench/results/public.json`` (``--out``).
 
 Targets (issue 5): p99 under 50 ms, and p99 at 1,000,000 entries no more than 30% above p99 at 10,000.
 """
