@@ -6,9 +6,9 @@
 The SQLite ledger is copied with :func:`bench.ledger_bench.copy_sqlite_to_postgres` into the database
 ``--database`` (dropped and created first unless ``--no-copy``), then :func:`bench.ledger_bench.proof_latencies`
 runs random inclusion and consistency proofs at the latest checkpoint, one read session per request as the API
-opens it. Then 100 more requests of each kind count what the engine sends per request, by kind (the pool's
-pre-ping ``SELECT 1``, ``BEGIN`` and ``ROLLBACK``, and the proof's own statements). Figures go to
-``bench/results/proofs.json``.
+opens it (``ledger.db.open_for_reads``: autocommit, and a ping only for a connection idle 5 s). Then 100 more
+requests of each kind count what the engine sends per request, by kind (``BEGIN``, ``ROLLBACK`` and the proof's own
+statements). Figures go to ``bench/results/proofs.json``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 
 from bench.common import DEFAULT_PG_ADMIN, log, machine
 from bench.ledger_bench import Ledger, copy_sqlite_to_postgres, proof_latencies
@@ -38,15 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-admin-url", default=DEFAULT_PG_ADMIN)
     parser.add_argument("--no-copy", action="store_true", help="measure the copy made by an earlier run")
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--no-pre-ping", action="store_true",
-                        help="an engine without the pool's pre-ping, to measure what it costs")
     args = parser.parse_args(argv)
     url = args.postgres_admin_url.rsplit("/", 1)[0] + "/" + args.database
     if not args.no_copy:
         url = fresh_postgres(args.postgres_admin_url, args.database)
         copy_sqlite_to_postgres(args.sqlite, url)
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://")) if args.no_pre_ping else \
-        make_engine(url)
+    engine = make_engine(url)
     kinds: Counter[str] = Counter()
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -59,9 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     def count_rollback(_conn: Any) -> None:
         kinds["ROLLBACK"] += 1
 
-    def count_checkout(*_: Any) -> None:
-        kinds["pre-ping"] += 1  # pool_pre_ping: one SELECT 1 on the raw connection at each checkout
-
     try:
         with engine.connect() as connection:
             size = int(connection.execute(text("SELECT max(tree_size) FROM ledger_checkpoints")).scalar_one())
@@ -73,8 +67,6 @@ def main(argv: list[str] | None = None) -> int:
         event.listen(engine, "before_cursor_execute", count)
         event.listen(engine, "begin", count_begin)
         event.listen(engine, "rollback", count_rollback)
-        if not args.no_pre_ping:
-            event.listen(engine.pool, "checkout", count_checkout)
         for number in range(100):
             with ledger.read_session() as session:
                 inclusion(session, number * (size // 100), size)
@@ -86,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"statements per request: {figures['statements_per_request']}")
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
     results.update(machine())
-    results.setdefault("runs", {})[f"{args.sqlite.name}{' without pre-ping' if args.no_pre_ping else ''}"] = figures
+    results.setdefault("runs", {})[f"{args.sqlite.name} (autocommit reads, idle ping)"] = figures
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
