@@ -50,11 +50,17 @@ def main(argv: list[str] | None = None) -> int:
         words = statement.lstrip().split(None, 1)
         kinds[words[0].upper() if words else "?"] += 1
 
-    def count_begin(_conn: Any) -> None:
-        kinds["BEGIN"] += 1  # psycopg sends it itself, before the first statement of a transaction
+    def on_the_wire(connection: Any) -> bool:
+        # SQLAlchemy fires its begin and rollback events in autocommit too, where psycopg sends nothing
+        return not connection.connection.dbapi_connection.autocommit
 
-    def count_rollback(_conn: Any) -> None:
-        kinds["ROLLBACK"] += 1
+    def count_begin(connection: Any) -> None:
+        if on_the_wire(connection):
+            kinds["BEGIN"] += 1  # psycopg sends it itself, before the first statement of a transaction
+
+    def count_rollback(connection: Any) -> None:
+        if on_the_wire(connection):
+            kinds["ROLLBACK"] += 1
 
     try:
         with engine.connect() as connection:
