@@ -144,13 +144,16 @@ def cmd_verdicts(settings: Settings, args: argparse.Namespace) -> int:
     try:
         if args.follow:
             follow(sessions, key, interval=args.interval, stop=threading.Event())
-        else:
-            print(f"checked the proofs of {catch_up(sessions, key)} batches")
+            return EXIT_OK
+        result = catch_up(sessions, key)
     except KeyboardInterrupt:
-        pass
+        return EXIT_OK
     finally:
         engine.dispose()
-    return EXIT_OK
+    print(f"checked the proofs of {result.checked} batches; {len(result.failed)} failed")
+    for ref in result.failed:
+        print(f"  FAILED: {ref} (its public page shows what failed)")
+    return EXIT_FAILED if result.failed else EXIT_OK
 
 
 def cmd_operator_key(settings: Settings, args: argparse.Namespace) -> int:
@@ -455,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
     verdicts = command("verdicts", cmd_verdicts, "Check the proof bundle of every batch with an event since the "
                        "last run, as its public page proves it, and store the verdict the page shows (the public "
                        "pages then never build one on a view). With --follow, keep doing so; run it beside "
-                       "gunicorn (the development server `serve` runs it in a thread).")
+                       "gunicorn (the development server `serve` runs it in a thread). Exit 1 when a batch's "
+                       "bundle fails the check.")
     verdicts.add_argument("--follow", action="store_true", help="keep checking new batches until interrupted")
     verdicts.add_argument("--interval", type=float, default=VERDICT_INTERVAL_SECONDS, metavar="SECONDS",
                           help="pause between two rounds with --follow")

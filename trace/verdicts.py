@@ -120,25 +120,35 @@ def save_verdict(session: Session, ref: str, verdict: Verdict, *, last_index: in
                                                  set_=update, where=newer))
 
 
-def catch_up(sessions: sessionmaker[Session], operator_key: VerifierKey) -> int:
+@dataclass(frozen=True)
+class CatchUp:
+    """What one round of :func:`catch_up` did: the batches it checked, and those whose bundle failed the check."""
+
+    checked: int = 0
+    failed: tuple[str, ...] = ()
+
+
+def catch_up(sessions: sessionmaker[Session], operator_key: VerifierKey) -> CatchUp:
     """Store the verdict of every batch with an event since the watermark, up to the latest checkpoint, then move
-    the watermark there. Returns the number of verdicts checked. Safe to run in several processes at once: they
-    repeat work, never store a stale verdict over a newer one."""
+    the watermark there. Safe to run in several processes at once: they repeat work, never store a stale verdict
+    over a newer one."""
     with sessions() as session:
         open_for_reads(session)
         progress = session.get(VerdictProgress, 1)
         start = progress.tree_size if progress is not None else 0
         checkpoint = latest_checkpoint(session)
         if checkpoint is None or checkpoint.tree_size <= start:
-            return 0
+            return CatchUp()
         end = checkpoint.tree_size
         refs = list(session.scalars(select(BatchEvent.ref).where(BatchEvent.entry_index >= start,
                                                                  BatchEvent.entry_index < end).distinct()))
-    checked = 0
+    verdicts: list[tuple[str, Verdict]] = []
     for first in range(0, len(refs), CHUNK):
         with sessions() as session:
             for ref in refs[first:first + CHUNK]:
-                checked += _check_batch(session, ref, operator_key)
+                verdict = _check_batch(session, ref, operator_key)
+                if verdict is not None:
+                    verdicts.append((ref, verdict))
             session.commit()
     with sessions() as session:
         progress = session.get(VerdictProgress, 1)
@@ -147,28 +157,32 @@ def catch_up(sessions: sessionmaker[Session], operator_key: VerifierKey) -> int:
         elif progress.tree_size < end:
             progress.tree_size = end
         session.commit()
-    if checked:
-        logger.info("checked batch proofs", extra={"batches": checked, "from_size": start, "to_size": end})
-    return checked
+    result = CatchUp(checked=len(verdicts), failed=tuple(ref for ref, verdict in verdicts if verdict.error))
+    if verdicts:
+        logger.info("checked batch proofs", extra={"batches": result.checked, "failed": len(result.failed),
+                                                   "from_size": start, "to_size": end})
+    return result
 
 
-def _check_batch(session: Session, ref: str, operator_key: VerifierKey) -> int:
+def _check_batch(session: Session, ref: str, operator_key: VerifierKey) -> Verdict | None:
+    """Check and store the verdict of batch ``ref``; None when the stored one is current or no checkpoint covers
+    its latest event yet."""
     indexes = list(session.scalars(select(BatchEvent.entry_index).where(BatchEvent.ref == ref)
                                    .order_by(BatchEvent.entry_index)))
     latest = proved_events(len(indexes))
     if stored_verdict(session, ref, last_index=indexes[-1], latest=latest) is not None:
-        return 0
+        return None
     try:
         checkpoint = checkpoint_covering(session, indexes[-1])
     except LedgerError as exc:
         if exc.code == "proof.no_checkpoint":
-            return 0  # not covered by a checkpoint yet: a later run checks it
+            return None  # not covered by a checkpoint yet: a later run checks it
         raise
     _, verdict = check_bundle(session, ref, operator_key, checkpoint=checkpoint, indexes=indexes, latest=latest)
     if verdict.error is not None:
         logger.error("batch proof failed the server's check", extra={"batch": ref, "error": verdict.error})
     save_verdict(session, ref, verdict, last_index=indexes[-1], latest=latest)
-    return 1
+    return verdict
 
 
 def follow(sessions: sessionmaker[Session], operator_key: VerifierKey, *, interval: float,

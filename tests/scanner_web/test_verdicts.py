@@ -18,7 +18,7 @@ from tests.api.support import Chain, small_chain
 from tests.conftest import LedgerHarness
 from trace.models import BatchEvent
 from trace.settings import ROOT
-from trace.verdicts import BatchVerdict, Verdict, VerdictProgress, catch_up, save_verdict, stored_verdict
+from trace.verdicts import BatchVerdict, CatchUp, Verdict, VerdictProgress, catch_up, save_verdict, stored_verdict
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def last_index(harness: LedgerHarness, ref: str) -> int:
 
 def test_catch_up_checks_each_touched_batch_once_and_the_page_reads_its_verdict(
         client: Any, chain: Chain, harness: LedgerHarness, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert catch_up(harness.sessions, harness.operator_key) == 1
-    assert catch_up(harness.sessions, harness.operator_key) == 0, "nothing new since the watermark"
+    assert catch_up(harness.sessions, harness.operator_key) == CatchUp(checked=1)
+    assert catch_up(harness.sessions, harness.operator_key) == CatchUp(), "nothing new since the watermark"
     with harness.sessions() as session:
         verdict = stored_verdict(session, chain.ref, last_index=last_index(harness, chain.ref), latest=None)
         progress = session.get(VerdictProgress, 1)
@@ -73,7 +73,7 @@ def test_a_new_event_makes_the_verdict_stale_and_the_next_round_checks_only_that
     with harness.sessions() as session:
         assert stored_verdict(session, chain.ref, last_index=after, latest=None) is None
         assert stored_verdict(session, chain.ref, last_index=before, latest=None) is not None
-    assert catch_up(harness.sessions, harness.operator_key) == 1
+    assert catch_up(harness.sessions, harness.operator_key) == CatchUp(checked=1)
     with harness.sessions() as session:
         verdict = stored_verdict(session, chain.ref, last_index=after, latest=None)
         assert stored_verdict(session, chain.ref, last_index=before, latest=None) is None, "replaced, not kept"
@@ -104,14 +104,8 @@ def test_a_page_view_stores_the_verdict_it_checked(client: Any, chain: Chain, ha
 
 def test_a_tampered_entry_is_stored_as_a_failed_verdict_and_the_page_says_what_failed(
         client: Any, chain: Chain, harness: LedgerHarness) -> None:
-    shipped = last_index(harness, chain.ref) - 1
-    with harness.sessions() as session:
-        leaf = session.get(Entry, shipped).leaf
-        assert b'"quantity":"300"' in leaf
-        session.execute(update(Entry).where(Entry.index == shipped)
-                        .values(leaf=leaf.replace(b'"quantity":"300"', b'"quantity":"30"')))
-        session.commit()
-    assert catch_up(harness.sessions, harness.operator_key) == 1
+    tamper_shipment(harness, chain)
+    assert catch_up(harness.sessions, harness.operator_key) == CatchUp(checked=1, failed=(chain.ref,))
     with harness.sessions() as session:
         verdict = stored_verdict(session, chain.ref, last_index=last_index(harness, chain.ref), latest=None)
     assert verdict is not None and verdict.error is not None
@@ -119,13 +113,37 @@ def test_a_tampered_entry_is_stored_as_a_failed_verdict_and_the_page_says_what_f
     assert ok == "false" and verdict.error.split(":")[0] in text
 
 
-def test_the_verdicts_command_catches_up(chain: Chain, harness: LedgerHarness) -> None:
+def tamper_shipment(harness: LedgerHarness, chain: Chain) -> None:
+    """Change the quantity in the stored leaf of the farm's shipment, as an attacker with the database would."""
+    shipped = last_index(harness, chain.ref) - 1
+    with harness.sessions() as session:
+        leaf = session.get(Entry, shipped).leaf
+        assert b'"quantity":"300"' in leaf
+        session.execute(update(Entry).where(Entry.index == shipped)
+                        .values(leaf=leaf.replace(b'"quantity":"300"', b'"quantity":"30"')))
+        session.commit()
+
+
+def cli_environment(harness: LedgerHarness) -> dict[str, str]:
     settings = harness.settings
     environment = {key: value for key, value in os.environ.items() if not key.startswith("TRACE_")}
     environment.update(TRACE_DATABASE_URL=settings.database_url, TRACE_KEY_DIR=settings.key_dir,
                        TRACE_KEY_PASSPHRASE=settings.key_passphrase, TRACE_LEDGER_ORIGIN=settings.ledger_origin)
+    return environment
+
+
+def test_the_verdicts_command_catches_up(chain: Chain, harness: LedgerHarness) -> None:
+    environment = cli_environment(harness)
     first, again = (subprocess.run([sys.executable, "-m", "trace", "verdicts"], cwd=ROOT, env=environment,
                                    capture_output=True, text=True, timeout=120, check=False) for _ in range(2))
     assert first.returncode == 0, first.stderr
-    assert "checked the proofs of 1 batches" in first.stdout
+    assert "checked the proofs of 1 batches; 0 failed" in first.stdout
     assert "checked the proofs of 0 batches" in again.stdout
+
+
+def test_the_verdicts_command_fails_on_a_tampered_batch(chain: Chain, harness: LedgerHarness) -> None:
+    tamper_shipment(harness, chain)
+    result = subprocess.run([sys.executable, "-m", "trace", "verdicts"], cwd=ROOT, env=cli_environment(harness),
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 failed" in result.stdout and f"FAILED: {chain.ref}" in result.stdout
