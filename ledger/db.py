@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -121,6 +122,17 @@ def open_for_reads(session: Session) -> Session:
     else:
         session.connection(execution_options={"sqlite_begin": "DEFERRED"})
     return session
+
+
+def insert_on_conflict(session: Session, table: Any) -> Any:
+    """An ``INSERT`` into ``table`` that takes ``ON CONFLICT`` clauses (``on_conflict_do_update``,
+    ``on_conflict_do_nothing``), in the dialect of the database ``session`` is bound to: PostgreSQL or SQLite."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise RuntimeError(f"no INSERT … ON CONFLICT for database {name}")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -17,10 +17,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, ForeignKey, String, Text, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.db import Base, UTCDateTime
+from ledger.db import Base, UTCDateTime, insert_on_conflict
 
 from .quantities import format_quantity
 from .recall_scope import RecallInfo, RecallScope, list_recalls, recall_scope
@@ -120,10 +119,4 @@ def _by_unit(totals: dict[str, Decimal]) -> str:
 
 def _insert_new(session: Session, rows: Sequence[Mapping[str, object]]) -> None:
     """Insert ``rows``, leaving any that another transaction inserted first."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(RecallNotice).values(rows).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(RecallNotice).values(rows).on_conflict_do_nothing())
-    else:  # pragma: no cover - the two databases the service runs on are handled above
-        raise RuntimeError(f"no insert-or-ignore for database {dialect}")
+    session.execute(insert_on_conflict(session, RecallNotice).values(rows).on_conflict_do_nothing())

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, String, exists, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ledger.db import Base, UTCDateTime
+from ledger.db import Base, UTCDateTime, insert_on_conflict
 
 #: Past this many look-ups, or looked up over more than this span, a code printed on a single package (a
 #: serialised unit or a drug box) may have been copied.
@@ -70,8 +69,7 @@ class Lookups:
 def record_lookup(session: Session, code: str, now: datetime) -> Lookups:
     """Count one look-up of ``code`` (a batch reference or a unit id) and return the totals, in one upsert; the
     caller commits. Concurrent look-ups lose no count: the increment happens in the database."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    statement = (insert(Scan).values(code=code, count=1, first_at=now, last_at=now)
+    statement = (insert_on_conflict(session, Scan).values(code=code, count=1, first_at=now, last_at=now)
                  .on_conflict_do_update(index_elements=[Scan.code], set_={"count": Scan.count + 1, "last_at": now})
                  .returning(Scan.count, Scan.first_at))
     count, first_at = session.execute(statement).one()
@@ -99,12 +97,11 @@ def record_place(session: Session, code: str, place: str, now: datetime) -> None
     """Count one look-up of ``code`` from ``place`` in one statement; the caller commits. A new place is added
     only while the code has fewer than :data:`MAX_PLACES_PER_CODE` (concurrent look-ups may pass the bound by
     a few); a known place is always counted."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     known = (select(func.count()).select_from(ScanPlace).where(ScanPlace.code == code)).scalar_subquery()
     same = exists().where(ScanPlace.code == code, ScanPlace.place == place)
     source = select(literal(code), literal(place), literal(1), literal(now, UTCDateTime()),
                     literal(now, UTCDateTime())).where(or_(known < MAX_PLACES_PER_CODE, same))
-    statement = (insert(ScanPlace)
+    statement = (insert_on_conflict(session, ScanPlace)
                  .from_select(["code", "place", "count", "first_at", "last_at"], source)
                  .on_conflict_do_update(index_elements=[ScanPlace.code, ScanPlace.place],
                                         set_={"count": ScanPlace.count + 1, "last_at": now}))

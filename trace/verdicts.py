@@ -20,17 +20,17 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, String, Text, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from ledger import LedgerError, VerifierKey, batch_bundle, checkpoint_covering, verify_batch_bundle
-from ledger.db import Base, UTCDateTime, open_for_reads
+from ledger.db import Base, UTCDateTime, insert_on_conflict, open_for_reads
 from ledger.models import CheckpointRecord
 from ledger.proofs import latest_checkpoint
 
 from .models import BatchEvent
 from .public import TIMELINE_EVENTS
+from .queries import batch_entries
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +112,7 @@ def save_verdict(session: Session, ref: str, verdict: Verdict, *, last_index: in
     values = {"ref": ref, "latest": latest or 0, "last_index": last_index, "tree_size": verdict.tree_size,
               "checkpoint_time": verdict.checkpoint_time, "events": verdict.events, "earlier": verdict.earlier,
               "error": verdict.error}
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(BatchVerdict).values(values)
+    insert = insert_on_conflict(session, BatchVerdict).values(values)
     update = {name: insert.excluded[name] for name in values if name not in ("ref", "latest")}
     newer = BatchVerdict.last_index < insert.excluded.last_index
     session.execute(insert.on_conflict_do_update(index_elements=[BatchVerdict.ref, BatchVerdict.latest],
@@ -167,8 +166,7 @@ def catch_up(sessions: sessionmaker[Session], operator_key: VerifierKey) -> Catc
 def _check_batch(session: Session, ref: str, operator_key: VerifierKey) -> Verdict | None:
     """Check and store the verdict of batch ``ref``; None when the stored one is current or no checkpoint covers
     its latest event yet."""
-    indexes = list(session.scalars(select(BatchEvent.entry_index).where(BatchEvent.ref == ref)
-                                   .order_by(BatchEvent.entry_index)))
+    indexes = batch_entries(session, ref)
     latest = proved_events(len(indexes))
     if stored_verdict(session, ref, last_index=indexes[-1], latest=latest) is not None:
         return None
