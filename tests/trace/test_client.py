@@ -6,23 +6,21 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from ledger import verifier_key
 from ledger.keys import Signer
 from tests.conftest import TEST_ORIGIN, LedgerHarness, utcnow
+from tests.trace.served import cli, served
 from tests.trace.world import CERT, COMMITMENT, credit_code, gtin
 from trace.__main__ import build_parser
 from trace.access import create_account
 from trace.policy import TracePolicy
-from trace.settings import Settings
 
 CODE = credit_code("350121", 7, kind="93")
 GTIN = "6901234560015"
@@ -31,27 +29,13 @@ PASSWORD = "registrar-password"
 
 @pytest.fixture
 def server(app: Any) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
-    httpd.server_close()
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
 def passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACE_CLIENT_PASSPHRASE", "enterprise passphrase")
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """Run ``python -m trace client ARGV`` in process; returns the exit status, stdout and stderr."""
-    capsys.readouterr()
-    args = build_parser().parse_args(["client", *argv])
-    status = int(args.handler(Settings.load(environ={}), args))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def register_enterprise(harness: LedgerHarness) -> None:

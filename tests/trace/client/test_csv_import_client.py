@@ -4,22 +4,19 @@ signed here and appended whole; a draft that is not what the file asks for is ne
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
 from tests.conftest import LedgerHarness
+from tests.trace.served import cli, served
 from tests.trace.world import CERT, World, credit_code, gtin, lot
-from trace.__main__ import build_parser
 from trace.client.csv_import import sign_drafts
 from trace.client.errors import ClientError
 from trace.client.keyfile import generate_key_file
 from trace.csv_import import parse_csv
-from trace.settings import Settings
 
 PASSPHRASE = "enterprise passphrase"
 HEADER = "gtin,lot,quantity,to,shipment_id"
@@ -27,26 +24,13 @@ HEADER = "gtin,lot,quantity,to,shipment_id"
 
 @pytest.fixture
 def server(app: Any) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
-    httpd.server_close()
+    with served(app) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
 def passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRACE_CLIENT_PASSPHRASE", PASSPHRASE)
-
-
-def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    capsys.readouterr()
-    args = build_parser().parse_args(["client", *argv])
-    status = int(args.handler(Settings.load(environ={}), args))
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def _farm(harness: LedgerHarness, tmp_path: Path) -> tuple[World, Path, str, str]:
