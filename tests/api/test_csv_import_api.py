@@ -8,7 +8,7 @@ from typing import Any
 from ledger import Signer, build_statement, sign_statement
 from tests.api.support import login, signed, token_for
 from tests.conftest import LedgerHarness
-from tests.trace.world import CERT, World, credit_code, gtin, lot
+from tests.trace.world import greens_lot
 from trace.csv_import import TEMPLATES
 from trace.drafts import statement_fields
 
@@ -22,18 +22,6 @@ def _path(code: str, type_: str = "trace.ship", key: str | None = None) -> str:
 def _upload(client: Any, signer: Signer, code: str, data: bytes, type_: str = "trace.ship") -> Any:
     path = _path(code, type_)
     return client.post(path, data=data, headers={**signed(signer, "POST", path, data), "Content-Type": "text/csv"})
-
-
-def _world(harness: LedgerHarness) -> tuple[World, Any, Any, str]:
-    world = World(harness)
-    farm = world.enterprise(credit_code("350121", 1, "93"), ["producer"], "闽侯绿源蔬菜专业合作社")
-    market = world.enterprise(credit_code("350102", 2), ["wholesaler"], "福州海峡蔬菜批发市场")
-    greens = gtin("695000", 1)
-    world.product(farm, greens, "上海青", "farm")
-    world.act(farm.signer, "trace.commission",
-              {"gtin": greens, "lot": "QG-1", "quantity": "500", "unit": "KGM", "produced_on": "2026-11-20",
-               "certificates": [{"kind": "compliance_promise", "sha256": CERT}]}, [lot(greens, "QG-1")])
-    return world, farm, market, greens
 
 
 def _sign(signer: Signer, fields: dict[str, Any]) -> dict[str, Any]:
@@ -62,7 +50,7 @@ def test_templates_are_listed_and_downloadable(client: Any) -> None:
 
 
 def test_a_file_with_one_bad_row_appends_nothing_and_fixed_appends_all(client: Any, harness: LedgerHarness) -> None:
-    world, farm, market, greens = _world(harness)
+    world, farm, market, greens = greens_lot(harness)
     rows = [f"{greens},QG-1,200,{market.code},S-1", f"{greens},QG-1,400,{market.code},S-2",
             f"{greens},QG-1,50,{market.code},S-3"]
     size = world.ledger_size()
@@ -95,7 +83,7 @@ def test_a_file_with_one_bad_row_appends_nothing_and_fixed_appends_all(client: A
 
 
 def test_cell_errors_are_reported_before_drafting(client: Any, harness: LedgerHarness) -> None:
-    _world_, farm, market, greens = _world(harness)
+    _world_, farm, market, greens = greens_lot(harness)
     data = "\n".join([HEADER, f"{greens},QG-1,1,5,S-1", f"{greens},QG-1,x,{market.code},S-2"]).encode("gb18030")
     report = _upload(client, farm.signer, farm.code, data).get_json()
     assert [(error["row"], error["column"], error["code"]) for error in report["errors"]] == [
@@ -104,7 +92,7 @@ def test_cell_errors_are_reported_before_drafting(client: Any, harness: LedgerHa
 
 
 def test_callers_keys_and_requests(client: Any, harness: LedgerHarness) -> None:
-    _world_, farm, market, greens = _world(harness)
+    _world_, farm, market, greens = greens_lot(harness)
     data = f"{HEADER}\n{greens},QG-1,1,{market.code},S-1\n".encode()
 
     def post(path: str, headers: dict[str, str], content_type: str = "text/csv") -> Any:

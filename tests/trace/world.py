@@ -128,3 +128,17 @@ class World:
 
     def advance(self, **delta: float) -> None:
         self.now += timedelta(**delta)
+
+
+def greens_lot(harness: LedgerHarness, *, farm_serial: int = 1) -> tuple[World, Actor, Actor, str]:
+    """A vegetable farm (credit-code serial ``farm_serial``) that made 500 kg of lot QG-1 of its 上海青, and a
+    wholesale market to ship it to: ``(world, farm, market, gtin)``. The CSV import tests' common start."""
+    world = World(harness)
+    farm = world.enterprise(credit_code("350121", farm_serial, "93"), ["producer"], "闽侯绿源蔬菜专业合作社")
+    market = world.enterprise(credit_code("350102", 2), ["wholesaler"], "福州海峡蔬菜批发市场")
+    greens = gtin("695000", 1)
+    world.product(farm, greens, "上海青", "farm")
+    world.act(farm.signer, "trace.commission",
+              {"gtin": greens, "lot": "QG-1", "quantity": "500", "unit": "KGM", "produced_on": "2026-11-20",
+               "certificates": [{"kind": "compliance_promise", "sha256": CERT}]}, [lot(greens, "QG-1")])
+    return world, farm, market, greens

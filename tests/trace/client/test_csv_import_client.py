@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import LedgerHarness
 from tests.trace.served import cli, served
-from tests.trace.world import CERT, World, credit_code, gtin, lot
+from tests.trace.world import World, greens_lot
 from trace.client.csv_import import sign_drafts
 from trace.client.errors import ClientError
 from trace.client.keyfile import generate_key_file
@@ -35,14 +35,7 @@ def passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _farm(harness: LedgerHarness, tmp_path: Path) -> tuple[World, Path, str, str]:
     """A farm holding 500 kg of lot QG-1, a market, and a key file of the farm registered in the ledger."""
-    world = World(harness)
-    farm = world.enterprise(credit_code("350121", 7, "93"), ["producer"], "闽侯绿源蔬菜专业合作社")
-    market = world.enterprise(credit_code("350102", 2), ["wholesaler"], "福州海峡蔬菜批发市场")
-    greens = gtin("695000", 1)
-    world.product(farm, greens, "上海青", "farm")
-    world.act(farm.signer, "trace.commission",
-              {"gtin": greens, "lot": "QG-1", "quantity": "500", "unit": "KGM", "produced_on": "2026-11-20",
-               "certificates": [{"kind": "compliance_promise", "sha256": CERT}]}, [lot(greens, "QG-1")])
+    world, farm, market, greens = greens_lot(harness, farm_serial=7)
     key = generate_key_file(tmp_path / "farm.key", farm.code, PASSPHRASE)
     harness.register(key.signer, "office PC")
     return world, tmp_path / "farm.key", greens, market.code
