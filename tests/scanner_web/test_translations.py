@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from gettext import GNUTranslations
+from typing import Any
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from flask import render_template_string
 
 from scanner_web.i18n import DOMAINS, TRANSLATIONS
 
@@ -36,3 +38,12 @@ def test_compiled_catalogs_match_their_sources() -> None:
         with (TRANSLATIONS / "zh" / "LC_MESSAGES" / f"{domain}.mo").open("rb") as handle:
             compiled = {key: value for key, value in GNUTranslations(handle)._catalog.items() if key}
         assert compiled == source, f"{domain}.mo is stale: run `make translations`"
+
+
+def test_templates_translate_in_the_request_language_and_escape_the_variables(app: Any) -> None:
+    template = "{{ _('Produced') }}|{{ _('%(what)s %(count)s times', what='<b>', count=3) }}"
+    for query, expected in (("", "生产|&lt;b&gt;"), ("?lang=en", "Produced|&lt;b&gt; 3 times")):
+        with app.test_request_context(f"/{query}"):
+            rendered = render_template_string(template)
+        assert rendered.startswith(expected), rendered
+        assert "<b>" not in rendered
