@@ -1,6 +1,7 @@
 """Rate limits (Flask-Limiter): anonymous requests per client address, and a tighter limit on logins and key
 requests. Storage is in memory per process by default; several workers share limits through
-``TRACE_RATE_LIMIT_STORAGE`` (for example ``redis://host:6379``)."""
+``TRACE_RATE_LIMIT_STORAGE`` (for example ``redis://host:6379``). Limits count over a moving window: "5 per
+minute" means any 60 seconds, where a fixed window would let 10 through across the turn of a minute."""
 
 from __future__ import annotations
 
@@ -15,5 +16,6 @@ limiter = Limiter(key_func=get_remote_address, default_limits_exempt_when=lambda
 
 def init_limits(app: Flask, settings: Settings) -> None:
     app.config.update(RATELIMIT_ENABLED=settings.rate_limits, RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
-                      RATELIMIT_DEFAULT=settings.rate_limit_public, RATELIMIT_HEADERS_ENABLED=True)
+                      RATELIMIT_DEFAULT=settings.rate_limit_public, RATELIMIT_HEADERS_ENABLED=True,
+                      RATELIMIT_STRATEGY="moving-window")
     limiter.init_app(app)
