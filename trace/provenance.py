@@ -14,15 +14,16 @@ serialiser does, is freed at once and never reaches the collector's older genera
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby, starmap
 from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar, cast, overload
 
-from sqlalchemy import CTE, Column, Connection, MetaData, Select, String, Table, delete, func, insert, literal, select
-from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql import Executable, true
+from sqlalchemy import CTE, Column, Connection, MetaData, Select, String, Table, delete, insert, literal, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from .models import Batch, BatchEvent, Content, Edge, Enterprise, Event, Holding, Product, Recall, Shipment
 from .queries import NotFound
@@ -79,6 +80,14 @@ class Link(NamedTuple):
     actor: str
     time: str
     location: str | None
+
+
+class Use(NamedTuple):
+    """An input batch's latest use in a backward walk: the entry index of the hop, and how many of the batch's
+    events came after it (its other customers' history, not this chain's)."""
+
+    entry_index: int
+    later_events: int
 
 
 class Holder(NamedTuple):
@@ -170,6 +179,9 @@ class Provenance:
     nodes: Mapping[str, BatchNode]
     links: Sequence[Link]
     events: Mapping[int, Hop] = field(default_factory=dict)
+    #: With ``until_used``: each input batch's latest use in the walk (the entry index of the hop that took it
+    #: into a walked batch) and how many of its events came after it, none of them listed.
+    uses: dict[str, Use] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     holders: Sequence[Holder] = field(default_factory=list)
     enterprises: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -185,15 +197,16 @@ class BatchNotFound(NotFound):
     code = "not_found.batch"
 
 
-def trace_back(session: Session, ref: str, *, with_events: bool = True,
-               latest_events: int | None = None) -> Provenance:
+def trace_back(session: Session, ref: str, *, with_events: bool = True, latest_events: int | None = None,
+               until_used: bool = False) -> Provenance:
     """Every batch ``ref`` was made from, transitively, each hop with who, where and when, and (``with_events``)
     every event of every batch, or with ``latest_events=N`` only each batch's latest ``N`` by entry index (its
-    ``event_count`` still counts them all). Raises :class:`BatchNotFound`, and ``ValueError`` for a negative
-    ``latest_events``."""
+    ``event_count`` still counts them all). ``until_used`` lists an input batch's events only up to its latest use
+    in the walk (``Provenance.uses``): what came after, such as its sales to other customers, is not this chain's
+    history. Raises :class:`BatchNotFound`, and ``ValueError`` for a negative ``latest_events``."""
     _check_bound(latest_events)
     return _graph(session, ref, _materialise(session, ref, upstream=True), upstream=True, with_events=with_events,
-                  latest_events=latest_events)
+                  latest_events=latest_events, until_used=until_used)
 
 
 def trace_forward(session: Session, ref: str, *, with_events: bool = False,
@@ -246,7 +259,7 @@ def _materialise(session: Session, ref: str, *, upstream: bool) -> Table:
 
 
 def _graph(session: Session, ref: str, walk: Table, *, upstream: bool, with_events: bool,
-           latest_events: int | None) -> Provenance:
+           latest_events: int | None, until_used: bool = False) -> Provenance:
     connection = session.connection()
     # `ref IN (SELECT ref FROM trace_walked)`, not a join: the temporary table has no statistics, and SQLite and
     # PostgreSQL then plan a join as a scan of the large table (88 ms at a million events) instead of index
@@ -263,41 +276,52 @@ def _graph(session: Session, ref: str, walk: Table, *, upstream: bool, with_even
                                                       Recall.issuer, Recall.reason)
                                    .where(Recall.ref.in_(walked)).order_by(Recall.recall_index)):
         recalls.setdefault(recalled, []).append(cast(tuple[int, str, str, str], tuple(recall)))
-    events: dict[str, tuple[int, ...]] = {}
-    counts: dict[str, int] = {}
-    wanted = _batch_events(connection, walk, latest_events, events, counts) if with_events else None
-    # Every node, even one without events or recalls, gets its own value, so the records stay immutable.
-    nodes = RecordMap(BatchNode, {row[0]: (*row, tuple(recalls.get(row[0], ())), events.get(row[0], ()),
-                                           counts.get(row[0], 0) if with_events else None) for row in rows})
-    if ref not in nodes:
-        raise BatchNotFound(f"batch {ref} is not in the ledger")
     joined = Edge.child if upstream else Edge.parent
     links = _rows(connection, select(
         Edge.parent, Edge.child, Edge.kind, Edge.quantity, Edge.entry_index, Event.actor, Event.time, Event.location)
         .join(Event, Event.entry_index == Edge.entry_index).where(joined.in_(walked))
         .order_by(Edge.entry_index, Edge.parent, Edge.child))
+    # The links come in ledger order, so each input's last one is its latest use.
+    used_at = {row[0]: row[4] for row in links} if upstream and until_used else {}
+    events: dict[str, tuple[int, ...]] = {}
+    counts: dict[str, int] = {}
+    uses: dict[str, Use] = {}
+    kept = _batch_events(connection, walk, latest_events, used_at, events, counts, uses) if with_events else []
+    # Every node, even one without events or recalls, gets its own value, so the records stay immutable.
+    nodes = RecordMap(BatchNode, {row[0]: (*row, tuple(recalls.get(row[0], ())), events.get(row[0], ()),
+                                           counts.get(row[0], 0) if with_events else None) for row in rows})
+    if ref not in nodes:
+        raise BatchNotFound(f"batch {ref} is not in the ledger")
     graph = Provenance(root=ref, direction="back" if upstream else "forward", nodes=nodes,
-                       links=RecordList(Link, links))
+                       links=RecordList(Link, links), uses=uses)
     if upstream:
         children = {row[1] for row in links}
         graph.sources = sorted(node for node in nodes if node not in children)
     actors = {row[10] for row in rows} | {row[5] for row in links}  # creators, and the actors of the hops
-    if wanted is not None:
-        hops = _rows(connection, select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location,
-                                        Event.summary, Event.corrected_by).where(Event.entry_index.in_(wanted)))
+    if with_events:
+        hops = [row for wanted in kept for row in _rows(connection, select(
+            Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary, Event.corrected_by)
+            .where(Event.entry_index.in_(wanted)))]
         graph.events = RecordMap(Hop, {row[0]: row for row in hops})
         actors |= {row[2] for row in hops}
     graph.enterprises = _enterprises(session, actors)
     return graph
 
 
-def _batch_events(connection: Connection, walk: Table, latest: int | None, events: dict[str, tuple[int, ...]],
-                  counts: dict[str, int]) -> Select[int] | None:
-    """Fill ``events`` with each walked batch's entry indexes in ledger order (all, or its ``latest`` few) and
-    ``counts`` with how many it has in all; returns the query of the entry indexes kept, for the events themselves
-    (``None`` when none is kept). Every (batch, entry index) pair is read, from the primary key alone, since the
-    counts need them; only the events kept are read in full."""
+#: Entry indexes sent in one ``IN`` list: well within SQLite's and PostgreSQL's limits on bound parameters.
+_CHUNK = 1000
+
+
+def _batch_events(connection: Connection, walk: Table, latest: int | None, used_at: dict[str, int],
+                  events: dict[str, tuple[int, ...]], counts: dict[str, int],
+                  uses: dict[str, Use]) -> list[Select[int] | list[int]]:
+    """Fill ``events`` with each walked batch's entry indexes in ledger order (all, or its ``latest`` few; for a
+    batch in ``used_at``, only up to that entry, recorded in ``uses``) and ``counts`` with how many it has in all.
+    Returns what selects the entry indexes kept, for reading the events themselves: the walk's events as one
+    subquery when all are kept, else the indexes in chunks. Every (batch, entry index) pair is read, from the
+    primary key alone, since the counts need them; only the events kept are read in full."""
     walked = select(walk.c.ref)
+    kept: list[int] = []
     bounded = False
     # By batch, then ledger order: each batch's run of rows becomes its tuple, with no list per batch (10,000
     # lists alive at once would be tracked by the garbage collector, as the module's docstring explains).
@@ -306,33 +330,18 @@ def _batch_events(connection: Connection, walk: Table, latest: int | None, event
                                         .order_by(BatchEvent.ref, BatchEvent.entry_index)), itemgetter(0)):
         indexes = tuple(index for _, index in run)
         counts[batch_ref] = len(indexes)
+        use = used_at.get(batch_ref)
+        if use is not None:
+            end = bisect_right(indexes, use)
+            uses[batch_ref] = Use(use, len(indexes) - end)
+            indexes, bounded = indexes[:end], bounded or end < len(indexes)
         if latest is not None and len(indexes) > latest:
             indexes, bounded = indexes[len(indexes) - latest:], True
         events[batch_ref] = indexes
-    if latest == 0:
-        return None
-    if latest is None or not bounded:
-        return select(BatchEvent.entry_index).where(BatchEvent.ref.in_(walked))
-    return select(_latest(connection, walk, latest).subquery().c.entry_index)
-
-
-def _latest(connection: Connection, walk: Table, latest: int) -> Select[str, int]:
-    """``(ref, entry_index)`` of each walked batch's latest ``latest`` (1 or more) events. Not a window function
-    (``row_number() OVER (PARTITION BY ref …)``): it numbers and sorts every event of every batch, several times
-    slower on SQLite for a lot with a thousand events. PostgreSQL reads each batch's latest events from the end of
-    its range of the (ref, entry_index) primary key."""
-    if connection.dialect.name == "postgresql":
-        newest = select(BatchEvent.entry_index).where(BatchEvent.ref == walk.c.ref) \
-            .order_by(BatchEvent.entry_index.desc()).limit(latest).lateral("newest")
-        return select(walk.c.ref, newest.c.entry_index).select_from(walk.join(newest, true()))
-    # SQLite has no LATERAL. Each event of a walked batch is kept when it is at or after the batch's
-    # latest-but-(latest - 1) event (any, when the batch has fewer): index lookups driven by the walked batches, as
-    # everywhere here; a join from the walked table was planned as a scan of every batch event (240 ms at a million).
-    later = aliased(BatchEvent)
-    bound = select(later.entry_index).where(later.ref == BatchEvent.ref).order_by(later.entry_index.desc()) \
-        .limit(1).offset(latest - 1).scalar_subquery()
-    return select(BatchEvent.ref, BatchEvent.entry_index) \
-        .where(BatchEvent.ref.in_(select(walk.c.ref)), BatchEvent.entry_index >= func.coalesce(bound, 0))
+        kept.extend(indexes)
+    if not bounded:
+        return [select(BatchEvent.entry_index).where(BatchEvent.ref.in_(walked))] if kept else []
+    return [kept[start:start + _CHUNK] for start in range(0, len(kept), _CHUNK)]
 
 
 def _rows(connection: Connection, statement: Executable) -> list[tuple[Any, ...]]:

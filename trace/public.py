@@ -6,7 +6,10 @@ what, where and when, inspections, certificates, recalls and each enterprise's c
 holdings and shipment identifiers never leave this module, so no template can show them by mistake.
 
 A page lists the latest :data:`TIMELINE_EVENTS` events of each batch, whatever the length of its history (a retail
-lot may be sold thousands of times), and counts the rest by type; :func:`trace.public_history.public_history`
+lot may be sold thousands of times), and counts the rest of its own batch's by type. An input of the chain is
+listed only up to its use for this product: its later events (sales and shipments to other customers) are another
+chain's history, and a page listing them grew with the age of its sources; what still matters of them (a recall, a
+failed inspection) is on the batch itself and warns on the page. :func:`trace.public_history.public_history`
 pages through a batch's whole history with the same public fields, built by the functions of the "building"
 section below.
 """
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from .context import MARKET_TIME
 from .models import BatchEvent, Enterprise, Event, Flag, Product, Unit
-from .provenance import BatchNode, Hop, Provenance, trace_back
+from .provenance import BatchNode, Hop, Provenance, Use, trace_back
 from .queries import NotFound
 from .recall_tracking import ACKNOWLEDGE, CLOSE
 
@@ -137,15 +140,21 @@ class PublicBatch:
     recalls: list[dict[str, Any]]
     steps: list[Step]
     inputs: list[str] = field(default_factory=list)
-    #: The number of events of the batch; ``steps`` holds its latest :data:`TIMELINE_EVENTS`.
+    #: The number of events of the batch; ``steps`` holds its latest :data:`TIMELINE_EVENTS` (for an input of
+    #: the chain, its latest up to ``used_at``).
     event_count: int = 0
-    #: The batch's events counted by type over its whole history, when ``steps`` leaves some out.
+    #: The batch's events counted by type over its whole history, when ``steps`` leaves some out (the page's own
+    #: batch only: an input's other uses are not this product's history).
     counts: list[TypeCount] = field(default_factory=list)
+    #: For an input of the chain: the entry that took it into the chain (its latest such use).
+    used_at: int | None = None
+    #: For an input of the chain: how many of its events came after ``used_at``, none of them listed.
+    later: int = 0
 
     @property
     def earlier(self) -> int:
         """The number of the batch's events before the ones listed."""
-        return self.event_count - len(self.steps)
+        return self.event_count - len(self.steps) - self.later
 
     @property
     def timeline(self) -> list[Step | StepRun]:
@@ -181,7 +190,7 @@ class PublicView:
 def public_view(session: Session, ref: str, *, today: date, unit_id: str | None = None) -> PublicView:
     """The public view of batch ``ref`` (and of its serialised unit ``unit_id``) on ``today``. Raises
     :class:`trace.queries.NotFound` (``not_found.batch``, ``not_found.unit``)."""
-    graph = trace_back(session, ref, with_events=True, latest_events=TIMELINE_EVENTS)
+    graph = trace_back(session, ref, with_events=True, latest_events=TIMELINE_EVENTS, until_used=True)
     unit = _unit(session, ref, unit_id) if unit_id is not None else None
     parties = read_parties(session, _party_codes(graph))
     products = read_products(session, {node.gtin for node in graph.nodes.values() if node.gtin})
@@ -192,11 +201,11 @@ def public_view(session: Session, ref: str, *, today: date, unit_id: str | None 
     order = _walk_order(graph.root, inputs)
     closed = _recall_closures(session, [node.ref for node in graph.nodes.values() if node.recalls])
     shown = order[:MAX_BATCHES]
-    counts = _type_counts(session, [node_ref for node_ref in shown
-                                    if (graph.nodes[node_ref].event_count or 0) > len(graph.nodes[node_ref].events)])
+    counts = _type_counts(session, [node_ref for node_ref in shown if node_ref not in graph.uses
+                                    and (graph.nodes[node_ref].event_count or 0) > len(graph.nodes[node_ref].events)])
     batches = [build_batch(graph.nodes[node_ref], _steps(graph, node_ref, parties), parties,
-                             products.get(graph.nodes[node_ref].gtin or ""), inputs.get(node_ref, []), closed,
-                             counts.get(node_ref, []))
+                           products.get(graph.nodes[node_ref].gtin or ""), inputs.get(node_ref, []), closed,
+                           counts.get(node_ref, []), use=graph.uses.get(node_ref))
                for node_ref in shown]
     flags = _flags(session, [batch.ref for batch in batches], unit_id)
     root = batches[0]
@@ -231,9 +240,11 @@ def _steps(graph: Provenance, ref: str, parties: dict[str, Party]) -> list[Step]
 
 
 def build_batch(node: BatchNode, steps: list[Step], parties: dict[str, Party], product: dict[str, Any] | None,
-                inputs: list[str], closed: dict[int, str], counts: list[TypeCount]) -> PublicBatch:
+                inputs: list[str], closed: dict[int, str], counts: list[TypeCount], *,
+                use: Use | None = None) -> PublicBatch:
     """The public fields of batch ``node`` with its listed ``steps``: certificates without their files, each
-    recall with the day it was closed (``closed``, by recall entry), never quantities. Raises nothing."""
+    recall with the day it was closed (``closed``, by recall entry), never quantities; ``use``, for an input of
+    the chain, its latest use in it. Raises nothing."""
     certificates = [{name: value for name, value in item.items() if name in {"kind", "issuer", "number", "sha256"}}
                     for item in json.loads(node.certificates)]
     recalls = [{"entry_index": index, "source_ref": source, "issuer": issuer, "reason": reason,
@@ -242,7 +253,8 @@ def build_batch(node: BatchNode, steps: list[Step], parties: dict[str, Party], p
                        produced_on=node.produced_on, expires_on=node.expires_on, origin=json.loads(node.origin),
                        certificates=certificates, maker=node.creator, status=node.status,
                        inspection=node.inspection, recalls=recalls, steps=steps, inputs=inputs,
-                       event_count=node.event_count if node.event_count is not None else len(steps), counts=counts)
+                       event_count=node.event_count if node.event_count is not None else len(steps), counts=counts,
+                       used_at=use.entry_index if use else None, later=use.later_events if use else 0)
 
 
 def _timeline(steps: list[Step]) -> list[Step | StepRun]:
@@ -413,6 +425,10 @@ def _warnings(root: PublicBatch, batches: list[PublicBatch], flags: list[Flag], 
     upstream_recalls = [batch.ref for batch in batches[1:] if batch.recalls]
     if upstream_recalls and not root.recalls:
         warnings.append({"code": "upstream_recalled", "batches": upstream_recalls})
+    # An input's inspection may come after its use in this product, where its timeline no longer reaches.
+    failed = [batch.ref for batch in batches[1:] if batch.inspection == "non_conformant"]
+    if failed:
+        warnings.append({"code": "upstream_non_conformant", "batches": failed})
     return warnings
 
 

@@ -73,7 +73,7 @@ def test_the_page_lists_the_latest_events_and_counts_the_rest(client: Any, harne
     assert f"销售 {TIMELINE_EVENTS} 次" in section and "鼓楼生鲜店" in section
 
     # The whole history counted by type, and the link to it.
-    assert f'data-earlier="{total - TIMELINE_EVENTS}" data-events="{total}"' in section
+    assert f'data-earlier="{total - TIMELINE_EVENTS}" data-later="0" data-events="{total}"' in section
     assert f"共 {total} 条记录，下面列出最近的 {TIMELINE_EVENTS} 条。" in section
     assert re.findall(r'<li data-type="([a-z.]+)" data-count="(\d+)">', section) == [
         ("trace.commission", "1"), ("trace.ship", "2"), ("trace.receive", "2"), ("trace.sell", str(SALES))]

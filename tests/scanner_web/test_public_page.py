@@ -12,7 +12,7 @@ import pytest
 from ledger import verify_batch_bundle
 from tests.api.support import Chain, small_chain
 from tests.conftest import LedgerHarness
-from tests.trace.world import Actor, credit_code, gtin, lot, sscc
+from tests.trace.world import CERT, Actor, credit_code, gtin, lot, sscc
 from trace.queries import lot_ref_of
 from trace.scans import SUSPICIOUS_LOOKUPS
 
@@ -233,3 +233,36 @@ def test_a_merged_lot_links_each_of_its_sources(client: Any, harness: LedgerHarn
     articles = dict(re.findall(r'<article class="chain-batch" id="batch-(\d+)" data-ref="([^"]+)"', html))
     assert len(anchors) == 2 and all(anchor in articles for anchor in anchors)
     assert all(articles[anchor] != articles["1"] for anchor in anchors), "sources, not the lot itself"
+
+
+def test_an_input_lists_its_events_only_up_to_its_use_in_this_product(client: Any, chain: Chain) -> None:
+    world, market, shop, greens = chain.world, chain.market, chain.shop, chain.ref
+    boxed_gtin = gtin("6901234", 2)
+    world.product(market, boxed_gtin, "精品青菜礼盒", "farm")
+    boxed = lot(boxed_gtin, "B-1")
+    used = world.act(market.signer, "trace.transform", {
+        "kind": "repack", "inputs": [{"batch": greens, "quantity": "100"}],
+        "outputs": [{"gtin": boxed_gtin, "lot": "B-1", "quantity": "100", "unit": "KGM",
+                     "certificates": [{"kind": "compliance_promise", "sha256": CERT}]}]}, [greens, boxed])
+    # After the use: the rest of the lot goes to another customer, and then fails an inspection.
+    world.act(market.signer, "trace.ship", {"batch": greens, "quantity": "150", "to": shop.code,
+                                            "shipment_id": "F-9"}, [greens])
+    world.act(shop.signer, "trace.receive", {"shipment": {"from": market.code, "id": "F-9"}, "quantity": "150"},
+              [greens])
+    world.registrar_act("trace.inspect", {"batch": greens, "result": "non_conformant", "items": ["毒死蜱"]}, [greens])
+
+    _, html = page(client, f"/01/{boxed_gtin}/10/B-1")
+    articles = dict(re.findall(r'<article class="chain-batch" id="batch-\d+" data-ref="([^"]+)">(.*?)</article>', html,
+                               re.S))
+    listed = [int(entry) for entry in re.findall(r'data-entry="(\d+)"', articles[greens])]
+    assert listed[-1] == used and len(listed) == 4  # commission, ship, receive, and the repacking itself
+    assert 'data-earlier="0" data-later="3" data-events="7"' in articles[greens]
+    assert "下面列出其用于本产品时及之前最近的 4 条，不含之后的 3 条（其其他去向）" in articles[greens]
+    assert "鼓楼生鲜店" not in html, "the input's other customer is not this product's history"
+    # What came after the use still warns: the failed inspection, on the input and in the page's banner.
+    assert "检验不合格" in articles[greens] and "本产品所用的一个原料批次检验不合格" in html
+    assert 'data-status="normal"' in html
+
+    # The input's own page lists its whole latest history, the later shipment included.
+    _, own = page(client, path_of(chain))
+    assert "鼓楼生鲜店" in own and 'data-later=' not in own
