@@ -8,8 +8,9 @@
 
 For each size, a synthetic SQLite ledger under ``var/bench/`` (``public-10k.db``, ``public-1m.db``; keys beside
 them, passphrase ``bench``) is served in-process by ``api.create_app`` and a Flask test client requests ``GET
-/01/{gtin}/10/{lot}`` for 1,000 lots drawn at random (6,000 requests), after a warm-up on 300 of them. The ledger is
-measured as a deployment runs it, with the verdicts' worker caught up (``trace.verdicts``):
+/01/{gtin}/10/{lot}`` for 1,000 lots drawn at random (``--seed``: the same draw on every run over the same ledger;
+6,000 requests), after a warm-up on 300 of them. The ledger is measured as a deployment runs it, with the
+verdicts' worker caught up (``trace.verdicts``):
 ``pages_with_stored_verdict`` says how many of the lots had their verdict stored, and a page without one checks its
 bundle on the view. The figures are given for all requests, for a page's first view in the process and for repeat
 views. Each timing is the whole server-side request: routing, the provenance walk, the server's verdict, the look-up
@@ -28,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import re
 import statistics
 import subprocess
@@ -69,17 +71,19 @@ def ledger_for(size: int) -> tuple[str, str]:
     return url, str(keys)
 
 
-def page_paths(app: Any, count: int) -> list[str]:
-    """``count`` public page paths of lots drawn at random by the database (one scan of the batches)."""
-    return [path for path, _ in _lots(app, count)]
+def page_paths(app: Any, count: int, seed: int = 1) -> list[str]:
+    """``count`` public page paths of lots drawn at random (``seed``) from all the ledger's lots."""
+    return [path for path, _ in _lots(app, count, seed)]
 
 
-def _lots(app: Any, count: int) -> list[tuple[str, str]]:
-    """``count`` lots drawn at random: their public page paths and batch references."""
+def _lots(app: Any, count: int, seed: int) -> list[tuple[str, str]]:
+    """``count`` lots drawn at random with ``seed``, the same ones on every run over the same ledger (a p99 rests on
+    the few largest pages drawn, so two runs compare only on the same draw): their page paths and references."""
     with app.extensions["trace"].sessions() as session:
         rows = session.execute(select(Batch.gtin, Batch.lot, Batch.ref).where(Batch.kind == "lot")
-                               .order_by(func.random()).limit(count)).all()
-    return [(f"/01/{gtin}/10/{quote(lot, safe='')}", ref) for gtin, lot, ref in rows]
+                               .order_by(Batch.ref)).all()
+    drawn = random.Random(seed).sample(rows, min(count, len(rows)))
+    return [(f"/01/{gtin}/10/{quote(lot, safe='')}", ref) for gtin, lot, ref in drawn]
 
 
 def _stored_verdicts(app: Any, refs: list[str]) -> int:
@@ -90,22 +94,23 @@ def _stored_verdicts(app: Any, refs: list[str]) -> int:
 
 
 def measure(size: int, requests: int, warmup: int, database: str | None = None,
-            keys: str | None = None, pages: int = 300) -> dict[str, Any]:
+            keys: str | None = None, pages: int = 300, seed: int = 1) -> dict[str, Any]:
     url, key_dir = (f"sqlite:///{database}", keys or "") if database else ledger_for(size)
-    return measure_ledger(url, key_dir, PASSPHRASE, requests=requests, warmup=warmup, entries=size, pages=pages)
+    return measure_ledger(url, key_dir, PASSPHRASE, requests=requests, warmup=warmup, entries=size, pages=pages,
+                          seed=seed)
 
 
 def measure_ledger(url: str, key_dir: str, passphrase: str, *, requests: int, warmup: int, entries: int,
-                   pages: int = 300, origin: str | None = None) -> dict[str, Any]:
+                   pages: int = 300, origin: str | None = None, seed: int = 1) -> dict[str, Any]:
     """The page latency figures of the ledger at ``url`` (``entries`` is recorded as its size): ``requests``
-    requests over ``pages`` random lots, after a warm-up on ``warmup`` of them. ``origin``: the ledger's origin
-    when it is not the configured one."""
+    requests over ``pages`` lots drawn at random with ``seed``, after a warm-up on ``warmup`` of them. ``origin``:
+    the ledger's origin when it is not the configured one."""
     config: dict[str, Any] = {"database_url": url, "key_dir": key_dir, "key_passphrase": passphrase,
                               "rate_limits": False, "log_level": "WARNING"}
     if origin is not None:
         config["ledger_origin"] = origin
     app = create_app(config)
-    lots = _lots(app, pages)
+    lots = _lots(app, pages, seed)
     if not lots:
         raise RuntimeError(f"the ledger at {url} has no lots")
     paths = [path for path, _ in lots]
@@ -159,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--pages", type=int, default=1000, help="distinct lots drawn at random (a p99 over 300 "
                                                                  "depended on the few largest pages drawn)")
+    parser.add_argument("--seed", type=int, default=1, help="the draw of lots (the same on every run by default)")
     parser.add_argument("--database", help="an SQLite ledger file to measure instead of the built one (one size: "
                                            "--sizes names its size for the figures)")
     parser.add_argument("--keys", help="the key directory of --database (passphrase 'bench')")
@@ -170,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     for size in options.sizes:
         print(f"measuring the public page at {size:,} entries", file=sys.stderr)
         runs.append(measure(size, options.requests, options.warmup, options.database, options.keys,
-                            pages=options.pages))
+                            pages=options.pages, seed=options.seed))
         print(json.dumps(runs[-1]), file=sys.stderr)
     result: dict[str, Any] = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                           "platform": platform.platform()},
@@ -178,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     if len(runs) >= 2:
         result["p99_growth"] = round(runs[-1]["p99_ms"] / runs[0]["p99_ms"] - 1, 3)
         result["p50_growth"] = round(runs[-1]["p50_ms"] / runs[0]["p50_ms"] - 1, 3)
+        result["cpu_p99_growth"] = round(runs[-1]["cpu"]["all"]["p99_ms"] / runs[0]["cpu"]["all"]["p99_ms"] - 1, 3)
     out = Path(options.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
