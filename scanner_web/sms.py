@@ -213,6 +213,8 @@ def _sentences(summary: Summary, url: str, limits: dict[str, int], copied_lookup
                 count=copied_lookups)
     if "upstream_recalled" in summary.warnings:
         yield _("An ingredient of it is recalled. ")
+    if "upstream_non_conformant" in summary.warnings:
+        yield _("An ingredient of it failed an inspection. ")
     if origin and summary.origin:
         yield _("Origin: %(place)s. ", place=_shorten(summary.origin, limits.get("origin")))
     elif origin and summary.producer:

@@ -262,6 +262,8 @@ def test_an_input_lists_its_events_only_up_to_its_use_in_this_product(client: An
     # What came after the use still warns: the failed inspection, on the input and in the page's banner.
     assert "检验不合格" in articles[greens] and "本产品所用的一个原料批次检验不合格" in html
     assert 'data-status="normal"' in html
+    reply = client.post("/sms/inbound", data={"From": "+86 138 0013 8000", "Body": f"{boxed_gtin} B-1"})
+    assert "其原料批次检验不合格。" in reply.get_data(as_text=True)
 
     # The input's own page lists its whole latest history, the later shipment included.
     _, own = page(client, path_of(chain))
