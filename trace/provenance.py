@@ -41,6 +41,11 @@ class Hop(NamedTuple):
     corrected_by: int | None
 
 
+#: The columns of a :class:`Hop`, in the order of its fields: ``select(*HOP_COLUMNS)`` reads hops.
+HOP_COLUMNS = (Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
+               Event.corrected_by)
+
+
 class BatchNode(NamedTuple):
     """One batch of the graph as stored, with its product's name and category; its recalls ``(entry index,
     source batch, issuer, reason)``; and, when events were read, the entry indexes of its events in ledger order
@@ -299,9 +304,8 @@ def _graph(session: Session, ref: str, walk: Table, *, upstream: bool, with_even
         graph.sources = sorted(node for node in nodes if node not in children)
     actors = {row[10] for row in rows} | {row[5] for row in links}  # creators, and the actors of the hops
     if with_events:
-        hops = [row for wanted in kept for row in _rows(connection, select(
-            Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary, Event.corrected_by)
-            .where(Event.entry_index.in_(wanted)))]
+        hops = [row for wanted in kept
+                for row in _rows(connection, select(*HOP_COLUMNS).where(Event.entry_index.in_(wanted)))]
         graph.events = RecordMap(Hop, {row[0]: row for row in hops})
         actors |= {row[2] for row in hops}
     graph.enterprises = _enterprises(session, actors)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .models import BatchEvent, Event
-from .provenance import Hop, trace_back
+from .provenance import HOP_COLUMNS, Hop, trace_back
 from .public import Party, PublicBatch, build_batch, build_step, collect_party_codes, read_parties, read_products
 from .queries import NotFound
 
@@ -58,8 +58,7 @@ def public_history(session: Session, root: str, ref: str, *, before: int | None 
     earlier_before = indexes[1] if len(indexes) > limit else None
     indexes = indexes[-limit:]
     hops = [Hop(*row) for row in session.execute(
-        select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
-               Event.corrected_by).where(Event.entry_index.in_(indexes)).order_by(Event.entry_index))]
+        select(*HOP_COLUMNS).where(Event.entry_index.in_(indexes)).order_by(Event.entry_index))]
     later = 0 if before is None else session.scalar(
         select(func.count()).select_from(BatchEvent).where(BatchEvent.ref == ref, BatchEvent.entry_index >= before))
     parties = read_parties(session, {node.creator} | collect_party_codes(hops))

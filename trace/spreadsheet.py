@@ -31,6 +31,7 @@ from .context import MARKET_TIME, lot_ref
 from .custody import COMMISSION, DESTROY, RECEIVE, SELL, SHIP
 from .models import Batch, BatchEvent, Edge, Enterprise, Event, Product
 from .processing import TRANSFORM
+from .provenance import HOP_COLUMNS
 from .queries import NotFound
 
 #: The longest period one spreadsheet covers: a year, leap day included.
@@ -214,8 +215,7 @@ def build_rows(session: Session, scope: Scope, period: Period, *, entry_url: str
     in_scope = select(Batch.ref).where(Batch.gtin == scope.gtin) if scope.ref is None else \
         select(Batch.ref).where(Batch.ref == scope.ref)
     events = list(session.execute(
-        select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
-               Event.corrected_by)
+        select(*HOP_COLUMNS)
         .where(Event.entry_index.in_(select(BatchEvent.entry_index).where(BatchEvent.ref.in_(in_scope))),
                Event.type.in_(EVENT_TYPES), Event.time >= low, Event.time < high)))
     pallets: dict[str, list[tuple[str, str]]] = {}
@@ -224,8 +224,7 @@ def build_rows(session: Session, scope: Scope, period: Period, *, entry_url: str
         pallets.setdefault(container, []).append((packed, amount or "0"))
     if pallets:
         events += session.execute(
-            select(Event.entry_index, Event.type, Event.actor, Event.time, Event.location, Event.summary,
-                   Event.corrected_by)
+            select(*HOP_COLUMNS)
             .where(Event.entry_index.in_(select(BatchEvent.entry_index).where(BatchEvent.ref.in_(sorted(pallets)))),
                    Event.type.in_((SHIP, RECEIVE)), Event.time >= low, Event.time < high)).all()
     chosen = []
