@@ -44,7 +44,7 @@ def render(ref: str, unit_id: str | None, *, uri: str) -> Response:
     view = public_view(read_session(), ref, today=now.astimezone(CHINA).date(), unit_id=unit_id)
     lookups = _count_lookup(unit_id or ref, now, place=_place() if unit_id else None)
     bundle_url = f"{raw_path()}?linkType=gs1:traceability"
-    latest = proved_events(len(view.batch.steps) + view.batch.earlier)  # prove the events the page lists
+    latest = proved_events(view.batch.event_count)  # prove the events the page lists
     html = render_template(
         "public.html", view=view, parties=view.parties, uri=uri, lookups=lookups, now=now, page_path=raw_path(),
         suspicious=bool(lookups and unit_id and lookups.suspicious(now)),
