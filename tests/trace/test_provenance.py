@@ -6,48 +6,21 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import LedgerHarness
-from tests.trace.world import CERT, World, credit_code, gtin, lot
+from tests.trace.world import World, tea_blend
 from trace.provenance import BatchNode, Link, trace_back, trace_forward
 
 
 def _merged_and_sold(world: World) -> tuple[list[str], str, dict[str, list[int]]]:
     """Two farm lots merged into a blend that a shop sells three times; every batch's entry indexes in order."""
-    farm_a = world.enterprise(credit_code("350121", 51, "93"), ["producer"], "甲合作社")
-    farm_b = world.enterprise(credit_code("350122", 52, "93"), ["producer"], "乙合作社")
-    packer = world.enterprise(credit_code("350102", 53), ["processor", "wholesaler"], "茶叶拼配厂")
-    shop = world.enterprise(credit_code("350103", 54), ["retailer"], "社区超市")
-    tea, blend = gtin("695006", 1), gtin("695006", 2)
-    world.product(farm_a, tea, "乌龙茶毛茶", "farm")
-    world.product(packer, blend, "拼配乌龙茶 250g", "farm")
-    certificate = [{"kind": "compliance_promise", "sha256": CERT}]
-    sources, entries = [], {}
-    for farm, lot_number in ((farm_a, "A1"), (farm_b, "B1")):
-        ref = lot(tea, lot_number)
-        entries[ref] = [
-            world.act(farm.signer, "trace.commission", {"gtin": tea, "lot": lot_number, "quantity": "100",
-                                                        "unit": "KGM", "produced_on": "2026-10-01",
-                                                        "certificates": certificate}, [ref]),
-            world.act(farm.signer, "trace.ship", {"batch": ref, "quantity": "100", "to": packer.code,
-                                                  "shipment_id": lot_number}, [ref]),
-            world.act(packer.signer, "trace.receive", {"shipment": {"from": farm.code, "id": lot_number},
-                                                       "quantity": "100"}, [ref])]
-        sources.append(ref)
-    output = lot(blend, "BL-1")
-    merge = world.act(packer.signer, "trace.transform",
-                      {"kind": "merge", "inputs": [{"batch": ref, "quantity": "50"} for ref in sources],
-                       "outputs": [{"gtin": blend, "lot": "BL-1", "quantity": "400", "unit": "EA",
-                                    "certificates": certificate}]},
-                      [*sources, output])
-    for ref in sources:
-        entries[ref].append(merge)
-    entries[output] = [merge,
-                       world.act(packer.signer, "trace.ship", {"batch": output, "quantity": "40", "to": shop.code,
-                                                               "shipment_id": "S-1"}, [output]),
-                       world.act(shop.signer, "trace.receive", {"shipment": {"from": packer.code, "id": "S-1"},
-                                                                "quantity": "40"}, [output])]
+    made = tea_blend(world)
+    packer, shop, output, entries = made.packer, made.shop, made.output, made.entries
+    entries[output] += [world.act(packer.signer, "trace.ship", {"batch": output, "quantity": "40", "to": shop.code,
+                                                                "shipment_id": "S-1"}, [output]),
+                        world.act(shop.signer, "trace.receive", {"shipment": {"from": packer.code, "id": "S-1"},
+                                                                 "quantity": "40"}, [output])]
     entries[output] += [world.act(shop.signer, "trace.sell", {"batch": output, "quantity": "1"}, [output])
                         for _ in range(3)]
-    return sources, output, entries
+    return made.sources, output, entries
 
 
 def test_latest_events_keeps_each_batchs_latest_and_counts_them_all(harness: LedgerHarness) -> None:

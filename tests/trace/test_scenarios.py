@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import LedgerHarness
-from tests.trace.world import CERT, World, credit_code, gtin, lot, sscc
+from tests.trace.world import CERT, World, credit_code, gtin, lot, sscc, tea_blend
 
 
 def test_pork_split_into_cuts_reaches_a_restaurant(harness: LedgerHarness) -> None:
@@ -177,30 +177,8 @@ def test_serialised_drug_through_a_pallet_and_a_box_sold_twice(harness: LedgerHa
 
 def test_trace_back_and_forward_through_a_merge_and_a_pallet(harness: LedgerHarness) -> None:
     world = World(harness)
-    farm_a = world.enterprise(credit_code("350121", 41, "93"), ["producer"], "甲合作社")
-    farm_b = world.enterprise(credit_code("350122", 42, "93"), ["producer"], "乙合作社")
-    packer = world.enterprise(credit_code("350102", 43), ["processor", "wholesaler"], "鲜切配送中心")
-    shop = world.enterprise(credit_code("350103", 44), ["retailer"], "社区超市")
-    tea, blend = gtin("695005", 1), gtin("695005", 2)
-    world.product(farm_a, tea, "乌龙茶毛茶", "farm")
-    world.product(packer, blend, "拼配乌龙茶 250g", "farm")
-    certificate = [{"kind": "compliance_promise", "sha256": CERT}]
-    sources = []
-    for farm, lot_number in ((farm_a, "A1"), (farm_b, "B1")):
-        ref = lot(tea, lot_number)
-        world.act(farm.signer, "trace.commission", {"gtin": tea, "lot": lot_number, "quantity": "100", "unit": "KGM",
-                                                    "produced_on": "2026-10-01", "certificates": certificate,
-                                                    "origin": {"place": f"安溪 {lot_number}"}}, [ref])
-        world.act(farm.signer, "trace.ship", {"batch": ref, "quantity": "100", "to": packer.code,
-                                              "shipment_id": lot_number}, [ref])
-        world.act(packer.signer, "trace.receive", {"shipment": {"from": farm.code, "id": lot_number},
-                                                   "quantity": "100"}, [ref])
-        sources.append(ref)
-    output = lot(blend, "BL-1")
-    world.act(packer.signer, "trace.transform",
-              {"kind": "merge", "inputs": [{"batch": ref, "quantity": "50"} for ref in sources],
-               "outputs": [{"gtin": blend, "lot": "BL-1", "quantity": "400", "unit": "EA",
-                            "certificates": certificate}]}, [*sources, output])
+    made = tea_blend(world, packer_name="鲜切配送中心")
+    packer, shop, tea, sources, output = made.packer, made.shop, made.tea, made.sources, made.output
     pallet_code = sscc(7)
     pallet = f"00/{pallet_code}"
     world.act(packer.signer, "trace.aggregate", {"sscc": pallet_code, "contents": [{"batch": output,

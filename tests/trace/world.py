@@ -142,3 +142,54 @@ def greens_lot(harness: LedgerHarness, *, farm_serial: int = 1) -> tuple[World, 
               {"gtin": greens, "lot": "QG-1", "quantity": "500", "unit": "KGM", "produced_on": "2026-11-20",
                "certificates": [{"kind": "compliance_promise", "sha256": CERT}]}, [lot(greens, "QG-1")])
     return world, farm, market, greens
+
+
+@dataclass
+class TeaBlend:
+    """Two farm lots merged into a blend (:func:`tea_blend`): the packer that merged them, the shop registered to
+    buy the blend, the GTIN of the raw tea, the two source lots, the blend's lot, and each lot's entry indexes so
+    far, the merge included."""
+
+    packer: Actor
+    shop: Actor
+    tea: str
+    sources: list[str]
+    output: str
+    entries: dict[str, list[int]]
+
+
+def tea_blend(world: World, *, packer_name: str = "茶叶拼配厂") -> TeaBlend:
+    """Two farms (甲合作社, 乙合作社) each make 100 kg of raw oolong (lots A1 and B1, from 安溪 A1 and 安溪 B1) and ship
+    it to a packer (``packer_name``), which merges 50 kg of each into 400 boxes of blend lot BL-1; a shop (社区超市)
+    is registered to buy them."""
+    farm_a = world.enterprise(credit_code("350121", 41, "93"), ["producer"], "甲合作社")
+    farm_b = world.enterprise(credit_code("350122", 42, "93"), ["producer"], "乙合作社")
+    packer = world.enterprise(credit_code("350102", 43), ["processor", "wholesaler"], packer_name)
+    shop = world.enterprise(credit_code("350103", 44), ["retailer"], "社区超市")
+    tea, blend = gtin("695005", 1), gtin("695005", 2)
+    world.product(farm_a, tea, "乌龙茶毛茶", "farm")
+    world.product(packer, blend, "拼配乌龙茶 250g", "farm")
+    certificate = [{"kind": "compliance_promise", "sha256": CERT}]
+    sources, entries = [], {}
+    for farm, lot_number in ((farm_a, "A1"), (farm_b, "B1")):
+        ref = lot(tea, lot_number)
+        entries[ref] = [
+            world.act(farm.signer, "trace.commission", {"gtin": tea, "lot": lot_number, "quantity": "100",
+                                                        "unit": "KGM", "produced_on": "2026-10-01",
+                                                        "certificates": certificate,
+                                                        "origin": {"place": f"安溪 {lot_number}"}}, [ref]),
+            world.act(farm.signer, "trace.ship", {"batch": ref, "quantity": "100", "to": packer.code,
+                                                  "shipment_id": lot_number}, [ref]),
+            world.act(packer.signer, "trace.receive", {"shipment": {"from": farm.code, "id": lot_number},
+                                                       "quantity": "100"}, [ref])]
+        sources.append(ref)
+    output = lot(blend, "BL-1")
+    merge = world.act(packer.signer, "trace.transform",
+                      {"kind": "merge", "inputs": [{"batch": ref, "quantity": "50"} for ref in sources],
+                       "outputs": [{"gtin": blend, "lot": "BL-1", "quantity": "400", "unit": "EA",
+                                    "certificates": certificate}]},
+                      [*sources, output])
+    for ref in sources:
+        entries[ref].append(merge)
+    entries[output] = [merge]
+    return TeaBlend(packer, shop, tea, sources, output, entries)
