@@ -24,6 +24,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from .checkpoint import sign_checkpoint
+from .db import bind_value, bulk_insert
 from .errors import LedgerError, SignatureError, StatementError
 from .keys import Signer, encode_public_key, verify_signature
 from .merkle import MerkleAccumulator, leaf_hash
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 MAX_BATCH = 1000
 _PARALLEL_THRESHOLD = 64
 _THREADS = 2
+_ENTRY_COLUMNS = ("entry_index", "leaf", "leaf_hash", "chain_hash", "statement_hash", "author", "seq", "key_id",
+                  "type", "received_at")
 
 
 @dataclass(frozen=True)
@@ -293,23 +296,21 @@ def _write(session: Session, head: LedgerHead, accepted: list[tuple[SignedStatem
            received_at: datetime, state: _BatchState, config: LedgerConfig) -> None:
     accumulator = MerkleAccumulator.from_peaks(head.tree_size, peak_nodes(session, head.tree_size))
     chain = head.chain_hash
-    entries: list[dict[str, Any]] = []
-    nodes: list[dict[str, Any]] = []
+    entries = _table(Entry)
+    received_value = bind_value(session, entries.c.received_at, received_at)
+    entry_rows: list[tuple[Any, ...]] = []
+    node_rows: list[tuple[int, int, bytes]] = []
     for signed, index in accepted:
         statement = signed.statement
         leaf = encode_leaf(signed, received)
         hashed = leaf_hash(leaf)
         chain = entry_chain_hash(chain, index, hashed)
-        entries.append({"entry_index": index, "leaf": leaf, "leaf_hash": hashed, "chain_hash": chain,
-                        "statement_hash": statement.hash, "author": statement.author, "seq": statement.seq,
-                        "key_id": statement.key, "type": statement.type, "received_at": received_at})
-        nodes.extend({"level": level, "position": position, "hash": value}
-                     for (level, position), value in accumulator.append(hashed))
-    # Core inserts into the tables (keys are column names): the same rows as the ORM bulk insert, without its
-    # per-row bookkeeping, which cost about as much again as the database's own work.
-    session.execute(insert(cast(Table, Entry.__table__)), entries)
-    if nodes:
-        session.execute(insert(cast(Table, TreeNode.__table__)), nodes)
+        entry_rows.append((index, leaf, hashed, chain, statement.hash, statement.author, statement.seq,
+                           statement.key, statement.type, received_value))
+        node_rows.extend((level, position, value) for (level, position), value in accumulator.append(hashed))
+    bulk_insert(session, entries, _ENTRY_COLUMNS, entry_rows)
+    if node_rows:
+        bulk_insert(session, _table(TreeNode), ("level", "position", "hash"), node_rows)
     state.write()
     size = accumulator.size
     root = accumulator.root()
