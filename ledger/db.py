@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Engine, MetaData, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -145,16 +145,23 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
     already be what the driver takes (convert typed values once with :func:`bind_value`).
     """
     connection = session.connection()
+    dialect = connection.dialect
     names = ", ".join(columns)
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    if dialect.name == "postgresql":
+        statement = f"COPY {table.name} ({names}) FROM STDIN"
+    else:
+        statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
     try:
-        if connection.dialect.name == "postgresql":
-            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        if dialect.name == "postgresql":
+            with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})",
-                               rows)
+            cursor.executemany(statement, rows)
+    except dialect.loaded_dbapi.Error as exc:
+        # The same exception classes as a statement run through SQLAlchemy (IntegrityError, OperationalError…).
+        raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
     finally:
         cursor.close()
 
