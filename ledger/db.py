@@ -4,7 +4,8 @@ SQLite is configured to behave like PostgreSQL where it matters: foreign keys on
 and real transactions (``BEGIN IMMEDIATE`` unless a connection asks for a deferred, read-only one). A PostgreSQL
 pool checks a connection with a ping only when it has been idle for a while (:data:`PING_AFTER_IDLE_SECONDS`), not
 at every checkout, and read sessions run in autocommit (:func:`open_for_reads`): a one-statement proof then costs
-one round trip instead of four.
+one round trip instead of four. The append path writes its thousands of rows per batch through the driver
+(:func:`bulk_insert`: ``COPY`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -147,13 +148,14 @@ def bulk_insert(session: Session, table: Table, columns: Sequence[str], rows: It
     connection = session.connection()
     dialect = connection.dialect
     names = ", ".join(columns)
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    if dialect.name == "postgresql":
+    copy_rows = dialect.name == "postgresql"
+    if copy_rows:
         statement = f"COPY {table.name} ({names}) FROM STDIN"
     else:
         statement = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        if dialect.name == "postgresql":
+        if copy_rows:
             with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
