@@ -802,7 +802,7 @@ def append_breakdown(ledger: Ledger, stream: EnvelopeStream, batches: int) -> di
     for _ in range(batches):
         envelopes = stream.take(1000)
         with ledger.sessions() as session, ledger.sessions() as read_session:
-            read_session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            open_for_reads(read_session)  # as append() does
             marks = [(time.perf_counter(), _cpu())]
             prepared = prepare_statements(envelopes, known_keys=lambda ids: load_public_keys(read_session, ids),
                                           max_statement_bytes=ledger.config.max_statement_bytes)

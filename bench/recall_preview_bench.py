@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.api_bench import latency_figures
 from bench.common import log, machine, write_results
 from bench.ledger_bench import copy_sqlite_to_postgres
-from ledger.db import make_engine, make_session_factory
+from ledger.db import make_engine, make_session_factory, open_for_reads
 from trace.models import Batch
 from trace.recall_scope import RecallScope, preview_scope
 from trace.settings import ROOT
@@ -65,8 +65,7 @@ def measure(url: str, lots: list[str]) -> dict[str, Any]:
     try:
         for ref in lots:
             started, started_cpu = time.perf_counter(), time.process_time()
-            with sessions() as session:
-                session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+            with open_for_reads(sessions()) as session:
                 scope = preview_scope(session, ref)
             wall.append(time.perf_counter() - started)
             cpu.append(time.process_time() - started_cpu)
