@@ -200,7 +200,11 @@ def build_export(workdir: Path, entries: int) -> tuple[Path, str]:
     registrations = 1 + len(all_enterprises())
     paths, _ = ledger_bench.presign(workdir, entries - registrations)
     ledger, keys = ledger_bench.create_sqlite_ledger(workdir)
-    ledger_bench.run_appends(ledger, ledger_bench.EnvelopeStream(paths), entries - registrations, 1000)
+    stream = ledger_bench.EnvelopeStream(paths)
+    try:
+        ledger_bench.run_appends(ledger, stream, entries - registrations, 1000)
+    finally:
+        stream.close()
     export = workdir / "export.jsonl"
     ledger_bench.export_ledger(ledger, export)
     ledger.engine.dispose()
