@@ -120,6 +120,7 @@ def script_messages() -> dict[str, Any]:
             "reply_sent": _("Your answer was sent. The person who complained sees it now."),
             "no_complaints": _("No complaints are routed to you."),
             "photos": _("{count} photo(s) with the complaint"),
+            "photo": _("Photo {number} of the complaint (tap to enlarge)"),
         },
         "labels": {
             "title": _("Labels for lot {lot}"),

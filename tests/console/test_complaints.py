@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,15 +43,18 @@ def leaves(harness: LedgerHarness) -> bytes:
 
 
 def file_complaint(app: Any, ref: str, *, category: str = "foreign_matter", description: str = DESCRIPTION,
-                   contact: str = CONTACT) -> tuple[str, str]:
-    """File a complaint through the public form, as a complainant with a browser of their own."""
+                   contact: str = CONTACT, photos: Sequence[bytes] = ()) -> tuple[str, str]:
+    """File a complaint through the public form, as a complainant with a browser of their own, with ``photos``
+    (JPEG or PNG bytes) attached."""
     complainant = app.test_client()
     page = complainant.get(f"/complaints/new?ref={ref}")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert token is not None
     response = complainant.post("/complaints", data={"csrf_token": token.group(1), "ref": ref, "category": category,
                                                      "description": description, "contact": contact,
-                                                     "photos": [(io.BytesIO(b""), "")]},
+                                                     "photos": [(io.BytesIO(photo), f"photo-{number}.jpg")
+                                                                for number, photo in enumerate(photos)]
+                                                     or [(io.BytesIO(b""), "")]},
                                 content_type="multipart/form-data")
     assert response.status_code == 303, response.get_data(as_text=True)
     match = re.fullmatch(r"/complaints/(TS-\d{4}-[2-9A-HJ-NP-Z]{6})\?key=([A-Za-z0-9_-]{32})", response.location)

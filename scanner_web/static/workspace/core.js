@@ -236,8 +236,9 @@ async function signatureHeader(record, method, url, bytes) {
 }
 
 /** `method` `path` with the JSON `body`, signed with the device key (Trace-Signature, docs/api.md §3) when the
- * device has a live key. Resolves to {status, json}; rejects with OfflineError when the network fails. */
-export async function apiFetch(method, path, body = undefined, { sign = true } = {}) {
+ * device has a live key. Resolves to {status, json}, or with `binary` to {status, blob} when the answer is a 2xx (a
+ * photo; an error's JSON is read as always); rejects with OfflineError when the network fails. */
+export async function apiFetch(method, path, body = undefined, { sign = true, binary = false } = {}) {
   const url = new URL(path, window.location.origin);
   const raw = body instanceof Blob;  // a document upload: its bytes as they are, with the Blob's media type
   const bytes = body === undefined ? new Uint8Array(0)
@@ -257,6 +258,7 @@ export async function apiFetch(method, path, body = undefined, { sign = true } =
   } catch (error) {
     throw new OfflineError(String(error && error.message ? error.message : error));
   }
+  if (binary && response.ok) return { status: response.status, json: null, blob: await response.blob() };
   let json = null;
   try {
     json = await response.json();
