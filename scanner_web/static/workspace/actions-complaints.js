@@ -1,6 +1,6 @@
 /* The complaints routed to this enterprise (GET /api/v1/enterprises/{code}/complaints) and answering one
  * (POST …/complaints/{ticket}/replies). Only what that API gives is shown: never the complainant's contact. */
-import {apiFetch} from "./core.js";
+import {OfflineError, apiFetch} from "./core.js";
 import {ApiError, activeDevice, fill, listAll, say, text} from "./actions-common.js";
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -73,11 +73,17 @@ export async function complaintsPage(form, status) {
 }
 
 /** The complaint's photos as thumbnails, drawn on canvases (the pages' content security policy allows no blob:
- * images); a tap shows one at full width. A photo that does not load is left out: the count above still says it
- * exists. */
+ * images); a tap shows one at full width. A photo that does not load, or any once the network is gone, is left
+ * out: the count above still says it exists. */
 async function showPhotos(container, path, photos) {
   for (const photo of photos) {
-    const answer = await apiFetch("GET", `${path}/${photo.position}`, undefined, {binary: true});
+    let answer;
+    try {
+      answer = await apiFetch("GET", `${path}/${photo.position}`, undefined, {binary: true});
+    } catch (error) {
+      if (error instanceof OfflineError) return;
+      throw error;
+    }
     if (answer.status !== 200) continue;
     const bitmap = await createImageBitmap(answer.blob);
     const canvas = document.createElement("canvas");
@@ -85,7 +91,6 @@ async function showPhotos(container, path, photos) {
     canvas.height = bitmap.height;
     canvas.getContext("2d").drawImage(bitmap, 0, 0);
     bitmap.close();
-    canvas.dataset.position = photo.position;
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", fill(text.form.photo, {number: photo.position + 1}));
     canvas.tabIndex = 0;
