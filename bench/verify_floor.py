@@ -7,7 +7,7 @@ this machine? The verifier against two floors beneath it, measured in alternatin
 Each round measures, in this order:
 
 1. ``raw``: the single-core Ed25519 verify rate (the denominator of the targets in ``docs/benchmarks.md``);
-2. ``signatures``: only the signatures, in the verifier's shape: 2 worker processes, chunks of 1024 (public key,
+2. ``signatures``: only the signatures, in the verifier's shape: 2 worker processes, chunks of 1024 (key id,
    signature, message) triples read from the export beforehand;
 3. ``parse_and_signatures``: the least per entry any verifier of the format must do: the main process splits the
    export lines (``ledger.export.read_export``) and chains the entry hashes; 2 worker processes parse each leaf
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import multiprocessing
 import resource
 import shutil
@@ -31,7 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ from bench.workload import all_enterprises
 from ledger import parse_verifier_key, read_lines, verifier_key, verify_export_lines
 from ledger.export import ExportEntry, read_export
 from ledger.keys import decode_public_key, key_id
+from ledger.merkle import leaf_hash
 from ledger.statements import GENESIS_CHAIN, SIGNATURE_TAG, entry_chain_hash
 from trace.settings import ROOT
 
@@ -111,32 +111,44 @@ def _verify(key: str, signature: bytes, message: bytes) -> None:
         raise RuntimeError("a signature of the benchmark ledger does not verify") from None
 
 
+def _signed_message(data: bytes) -> Triple:
+    """The key id, signature and signed message of the leaf ``data``: parsed, with none of the format's checks."""
+    leaf = orjson.loads(data)
+    statement = leaf["statement"]
+    return (statement["key"], base64.b64decode(leaf["signature"]),
+            SIGNATURE_TAG + orjson.dumps(statement, option=orjson.OPT_SORT_KEYS))
+
+
 def _parse_and_verify(chunk: list[bytes]) -> list[bytes]:
     hashes = []
     for data in chunk:
-        leaf = orjson.loads(data)
-        statement = leaf["statement"]
-        message = SIGNATURE_TAG + orjson.dumps(statement, option=orjson.OPT_SORT_KEYS)
-        _verify(statement["key"], base64.b64decode(leaf["signature"]), message)
-        hashes.append(hashlib.sha256(b"\x00" + data).digest())
+        _verify(*_signed_message(data))
+        hashes.append(leaf_hash(data))
     return hashes
 
 
-def _timed_pool(work: Any, chunks: Iterator[list[Any]], consume: Any) -> dict[str, Any]:
-    context = multiprocessing.get_context("fork")
+def _timed(count_entries: Callable[[], int]) -> dict[str, Any]:
+    """Wall time and CPU (this process and its finished children) of ``count_entries``, which returns how many
+    entries it went through."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    pool = context.Pool(WORKERS)
-    entries = 0
-    for result in pool.imap(work, chunks):
-        entries += consume(result)
-    pool.close()
-    pool.join()
+    entries = count_entries()
     wall = time.perf_counter() - start
     cpu = _cpu_since(resource.RUSAGE_CHILDREN, children) + _cpu_since(resource.RUSAGE_SELF, own)
     return {"entries": entries, "entries_per_s": round(entries / wall), "cores_busy": round(cpu / wall, 2),
             "cpu_us_per_entry": round(1e6 * cpu / entries, 1)}
+
+
+def _timed_pool(work: Callable[[Any], Any], chunks: Iterator[list[Any]],
+                consume: Callable[[Any], int]) -> dict[str, Any]:
+    def run() -> int:
+        pool = multiprocessing.get_context("fork").Pool(WORKERS)
+        entries = sum(consume(result) for result in pool.imap(work, chunks))
+        pool.close()
+        pool.join()  # the workers' CPU counts once they are reaped
+        return entries
+    return _timed(run)
 
 
 def _cpu_since(who: int, before: resource.struct_rusage) -> float:
@@ -172,24 +184,11 @@ def parse_floor(path: Path) -> dict[str, Any]:
 
 def full_verifier(path: Path, key_text: str) -> dict[str, Any]:
     key = parse_verifier_key(key_text)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    start = time.perf_counter()
-    report = verify_export_lines(read_lines(path), key, threads=WORKERS)
-    wall = time.perf_counter() - start
-    cpu = _cpu_since(resource.RUSAGE_CHILDREN, children) + _cpu_since(resource.RUSAGE_SELF, own)
-    return {"entries": report.tree_size, "entries_per_s": round(report.tree_size / wall),
-            "cores_busy": round(cpu / wall, 2), "cpu_us_per_entry": round(1e6 * cpu / report.tree_size, 1)}
+    return _timed(lambda: verify_export_lines(read_lines(path), key, threads=WORKERS).tree_size)
 
 
 def signature_triples(path: Path) -> list[Triple]:
-    triples = []
-    for data in _leaves(path):
-        leaf = orjson.loads(data)
-        statement = leaf["statement"]
-        triples.append((statement["key"], base64.b64decode(leaf["signature"]),
-                        SIGNATURE_TAG + orjson.dumps(statement, option=orjson.OPT_SORT_KEYS)))
-    return triples
+    return [_signed_message(data) for data in _leaves(path)]
 
 
 def build_export(workdir: Path, entries: int) -> tuple[Path, str]:
